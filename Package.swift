@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings shared by every Swift target: Swift 6 language mode (strict concurrency) everywhere.
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Convoy",
+    products: [
+        .library(name: "ConvoyDispatcher", targets: ["ConvoyDispatcher"]),
+        .library(name: "ConvoyTestSupport", targets: ["ConvoyTestSupport"]),
+    ],
+    targets: [
+        // MARK: - Targets
+        .systemLibrary(
+            name: "CLibevent",
+            pkgConfig: "libevent_pthreads",
+            providers: [.apt(["libevent-dev"]), .brew(["libevent"])]
+        ),
+        .target(
+            name: "ConvoyDispatcher",
+            dependencies: ["CLibevent"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ConvoyTestSupport",
+            dependencies: ["ConvoyDispatcher"],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: - Examples
+        .executableTarget(
+            name: "TimerAndSignals",
+            dependencies: ["ConvoyDispatcher"],
+            path: "Examples/TimerAndSignals",
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "ConvoyDispatcherTests",
+            dependencies: ["ConvoyDispatcher", "ConvoyTestSupport"],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

@@ -1,0 +1,270 @@
+internal import CLibevent
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// An event loop bound to one OS thread: Envoy's `Event::Dispatcher` over a libevent
+/// `event_base`.
+///
+/// Everything a dispatcher runs — file events, timers, scheduled callbacks, signals, posted tasks
+/// and deferred deletions — runs on the thread that calls ``run(_:)``. Objects created against a
+/// dispatcher (``FileEvent``, ``TimerEvent``, ``ScheduledCallback``, ``SignalEvent``) are confined
+/// to that thread and trap when used from another one.
+///
+/// ## Threads
+/// Only ``post(_:)``, ``exit()``, ``isThreadSafe`` and ``name`` may be used from any thread. Every
+/// other member must be called on the dispatcher's thread: the thread that ran it, or, before it
+/// has ever run, any thread (set-up happens before the loop starts).
+///
+/// ## One loop iteration
+/// 1. Wait for readiness (epoll), bounded by the earliest timer; `run(.nonBlock)` does not wait.
+/// 2. Run ready file events, then expired timers, zero-delay timers, ``FileEvent/activate(_:)``
+///    injections and ``ScheduledCallback/scheduleNextIteration()`` callbacks.
+/// 3. Run what was scheduled for the current iteration while step 2 ran: the deferred-delete
+///    list is cleared (FIFO), posted tasks run (FIFO, after clearing the deferred list again), and
+///    ``ScheduledCallback/scheduleCurrentIteration()`` callbacks run.
+///
+/// libevent 2.1 has no prepare/check hooks, so the dispatcher drives one
+/// `event_base_loop(EVLOOP_ONCE)` per iteration itself; ``approximateMonotonicTime`` is read from
+/// the ``TimeSource`` at most once per iteration, on first use after the wait.
+public final class Dispatcher: @unchecked Sendable {
+    // Thread-safety: `name`, `timeSource`, `base` and the three internal events are immutable after
+    // init; `postQueue`, `runThread` and `exitRequested` are synchronised; every other stored
+    // property is confined to the dispatcher's thread.
+
+    /// How long ``run(_:)`` keeps looping.
+    public enum RunMode: Sendable {
+        /// Loop until nothing is registered any more (no enabled events, no pending work) or
+        /// ``exit()`` is called.
+        case block
+        /// Run one iteration without waiting: whatever is ready now runs, then `run` returns.
+        case nonBlock
+        /// Loop, waiting even when nothing is registered, until ``exit()`` is called.
+        case untilExit
+    }
+
+    /// The dispatcher's name, e.g. `main_thread` or `worker_1`: a stats and log prefix. Any thread.
+    public let name: String
+
+    /// The clock timers and ``approximateMonotonicTime`` use. Any thread.
+    public let timeSource: any TimeSource
+
+    let base: OpaquePointer
+    let simulatedClock: SimulatedTimeSource?
+    let simulatedTimers: SimulatedTimerQueue?
+
+    private let runThread = Atomic<UInt>(0)
+    private let exitRequested = Atomic<Bool>(false)
+    private let postQueue = Mutex<[@Sendable () -> Void]>([])
+    private var spareTaskBatch: [@Sendable () -> Void] = []
+    private var postEvent: OpaquePointer?
+    private var deferredDeleteEvent: OpaquePointer?
+    private var pendingDeletes: [(any DeferredDeletable)?] = []
+    private var spareDeleteBatch: [(any DeferredDeletable)?] = []
+    private var isClearingDeletes = false
+    private var isRunning = false
+    private var cachedTime: MonotonicInstant
+    private var cachedTimeIsFresh = true
+    private var statistics = DispatcherStats()
+
+    /// Creates a dispatcher with its own libevent base. Any thread; the dispatcher then belongs to
+    /// the first thread that runs it.
+    /// - Parameters:
+    ///   - name: a short name used in logs, stats and trap messages.
+    ///   - timeSource: the clock; pass a ``SimulatedTimeSource`` in tests.
+    /// - Throws: ``DispatcherError/libeventCallFailed(operation:errno:)`` when libevent cannot
+    ///   create the base or its internal events.
+    public init(name: String, timeSource: any TimeSource = SystemTimeSource()) throws {
+        precondition(LibeventRuntime.isInitialized, "evthread_use_pthreads() failed: libevent was built without thread support")
+        guard let base = event_base_new() else {
+            throw DispatcherError.libeventCallFailed(operation: "event_base_new for dispatcher '\(name)'", errno: errno)
+        }
+        self.name = name
+        self.timeSource = timeSource
+        self.base = base
+        self.simulatedClock = timeSource as? SimulatedTimeSource
+        self.simulatedTimers = simulatedClock == nil ? nil : SimulatedTimerQueue()
+        self.cachedTime = timeSource.now()
+
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        postEvent = event_new(base, -1, 0, dispatcherPostTrampoline, context)
+        deferredDeleteEvent = event_new(base, -1, 0, dispatcherDeferredDeleteTrampoline, context)
+        guard postEvent != nil, deferredDeleteEvent != nil else {
+            throw DispatcherError.libeventCallFailed(operation: "event_new for dispatcher '\(name)' internals", errno: errno)
+        }
+        simulatedClock?.register(self)
+    }
+
+    deinit {
+        while !pendingDeletes.isEmpty { clearDeferredDeleteList() }
+        postQueue.withLock { $0.removeAll() }
+        if let postEvent { event_free(postEvent) }
+        if let deferredDeleteEvent { event_free(deferredDeleteEvent) }
+        event_base_free(base)
+    }
+
+    // MARK: - Any thread
+
+    /// True when the caller may use this dispatcher's thread-confined API: the dispatcher has
+    /// never run, or the caller is the thread that runs it. Any thread.
+    @inline(__always)
+    public var isThreadSafe: Bool {
+        let owner = runThread.load(ordering: .relaxed)
+        return owner == 0 || owner == ThreadIdentity.current
+    }
+
+    /// Queues `task` to run on the dispatcher's thread, in FIFO order with the other posted tasks.
+    /// Any thread, including the dispatcher's own and from inside a posted task (such a task runs
+    /// in a later pass). The loop is woken once per batch: only the post that finds the queue
+    /// empty signals it. Tasks run with the queue's lock released. Tasks still queued when the
+    /// dispatcher is destroyed are dropped without running.
+    public func post(_ task: @escaping @Sendable () -> Void) {
+        let wasEmpty = postQueue.withLock { queue in
+            queue.append(task)
+            return queue.count == 1
+        }
+        if wasEmpty {
+            event_active(postEvent, Int32(EV_TIMEOUT), 0)
+        }
+    }
+
+    /// Asks the loop to return after the current iteration. Any thread. If the dispatcher is not
+    /// running, the next ``run(_:)`` returns after its first iteration.
+    public func exit() {
+        exitRequested.store(true, ordering: .sequentiallyConsistent)
+        event_base_loopexit(base, nil)
+    }
+
+    // MARK: - Dispatcher thread
+
+    /// Runs the loop on the calling thread, which from then on is the dispatcher's thread.
+    /// Traps when called from another thread than an earlier `run`, or re-entrantly from a
+    /// callback.
+    public func run(_ mode: RunMode) {
+        precondition(isThreadSafe, "Dispatcher '\(name)': run(_:) called on a thread other than the one that ran it before")
+        precondition(!isRunning, "Dispatcher '\(name)': run(_:) called re-entrantly from one of its own callbacks")
+        runThread.store(ThreadIdentity.current, ordering: .sequentiallyConsistent)
+        isRunning = true
+        defer {
+            isRunning = false
+            exitRequested.store(false, ordering: .sequentiallyConsistent)
+        }
+        switch mode {
+        case .nonBlock:
+            runIteration(flags: EVLOOP_NONBLOCK | EVLOOP_ONCE)
+        case .block:
+            repeat {
+                if runIteration(flags: EVLOOP_ONCE) == 1 { break }  // nothing left registered
+            } while !exitRequested.load(ordering: .relaxed)
+        case .untilExit:
+            repeat {
+                runIteration(flags: EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY)
+            } while !exitRequested.load(ordering: .relaxed)
+        }
+    }
+
+    @discardableResult
+    private func runIteration(flags: Int32) -> Int32 {
+        cachedTimeIsFresh = false
+        statistics.iterations &+= 1
+        let result = event_base_loop(base, flags)
+        precondition(result >= 0, "Dispatcher '\(name)': event_base_loop failed")
+        return result
+    }
+
+    /// A monotonic time read at most once per loop iteration (on first use after the wait), so
+    /// hot paths can ask for "now" for free. Dispatcher thread.
+    public var approximateMonotonicTime: MonotonicInstant {
+        assert(isThreadSafe, "Dispatcher '\(name)': approximateMonotonicTime read off its thread")
+        if !cachedTimeIsFresh {
+            cachedTime = timeSource.now()
+            cachedTimeIsFresh = true
+        }
+        return cachedTime
+    }
+
+    /// Re-reads the clock into ``approximateMonotonicTime`` now. Dispatcher thread.
+    public func updateApproximateMonotonicTime() {
+        precondition(isThreadSafe, "Dispatcher '\(name)': updateApproximateMonotonicTime() called off its thread")
+        cachedTime = timeSource.now()
+        cachedTimeIsFresh = true
+    }
+
+    /// Loop counters: iterations, posted tasks run, deferred deletions. Dispatcher thread, or any
+    /// thread once `run` has returned and the caller synchronised with it.
+    public var stats: DispatcherStats { statistics }
+
+    /// Keeps `object` alive until the end of the current loop iteration, then releases the
+    /// dispatcher's reference — strictly in the order objects were handed over. Calls the object's
+    /// ``DeferredDeletable/deleteIsPending()`` at once. An object deferred while the list is being
+    /// cleared (say, from a `deinit`) is released by the next clear. Dispatcher thread.
+    public func deferredDelete(_ object: any DeferredDeletable) {
+        precondition(isThreadSafe, "Dispatcher '\(name)': deferredDelete(_:) called off its thread")
+        object.deleteIsPending()
+        pendingDeletes.append(object)
+        if pendingDeletes.count == 1 {
+            event_active(deferredDeleteEvent, Int32(EV_TIMEOUT), 0)
+        }
+    }
+
+    /// Releases every object queued by ``deferredDelete(_:)`` now, FIFO. Re-entrant calls (from a
+    /// `deinit` it triggers) return at once. Dispatcher thread.
+    public func clearDeferredDeleteList() {
+        assert(isThreadSafe, "Dispatcher '\(name)': clearDeferredDeleteList() called off its thread")
+        guard !isClearingDeletes, !pendingDeletes.isEmpty else { return }
+        isClearingDeletes = true
+        // Swap the list into a local so that objects deferred by a deinit during the clear land in
+        // `pendingDeletes` (the next clear) and never in the array being walked.
+        var batch: [(any DeferredDeletable)?] = []
+        swap(&batch, &spareDeleteBatch)
+        swap(&batch, &pendingDeletes)
+        for index in batch.indices {
+            batch[index] = nil
+        }
+        statistics.deferredDeletions &+= UInt64(batch.count)
+        batch.removeAll(keepingCapacity: true)
+        swap(&batch, &spareDeleteBatch)
+        isClearingDeletes = false
+    }
+
+    fileprivate func runPostedTasks() {
+        clearDeferredDeleteList()
+        var batch: [@Sendable () -> Void] = []
+        swap(&batch, &spareTaskBatch)
+        postQueue.withLock { queue in swap(&queue, &batch) }
+        for task in batch {
+            task()
+        }
+        statistics.postedTasksRun &+= UInt64(batch.count)
+        batch.removeAll(keepingCapacity: true)
+        swap(&batch, &spareTaskBatch)
+    }
+
+    fileprivate func runDeferredDeletes() {
+        clearDeferredDeleteList()
+    }
+
+    /// Fires the simulated timers that are due; posted by ``SimulatedTimeSource`` after it moves.
+    func fireDueSimulatedTimers() {
+        guard let simulatedClock, let simulatedTimers else { return }
+        simulatedTimers.fireDue(at: simulatedClock.now())
+    }
+
+    /// Traps with a message naming `operation` when the caller is not on this dispatcher's thread.
+    @inline(__always)
+    func preconditionOnThread(_ operation: @autoclosure () -> String) {
+        precondition(isThreadSafe, "\(operation()) called off the thread of dispatcher '\(name)'")
+    }
+}
+
+private func dispatcherPostTrampoline(_: Int32, _: Int16, _ context: UnsafeMutableRawPointer?) {
+    Unmanaged<Dispatcher>.fromOpaque(context!).takeUnretainedValue().runPostedTasks()
+}
+
+private func dispatcherDeferredDeleteTrampoline(_: Int32, _: Int16, _ context: UnsafeMutableRawPointer?) {
+    Unmanaged<Dispatcher>.fromOpaque(context!).takeUnretainedValue().runDeferredDeletes()
+}

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Two connected, non-blocking Unix stream sockets for event-layer tests, closed on release.
+/// Confined to the thread that uses it (it is a test fixture, not a shared object).
+public final class SocketPair {
+    /// One end.
+    public private(set) var first: Int32
+    /// The other end.
+    public private(set) var second: Int32
+
+    /// Creates the pair (`socketpair(AF_UNIX, SOCK_STREAM)`), both ends non-blocking.
+    public init() throws {
+        var fds: [Int32] = [-1, -1]
+        #if canImport(Glibc)
+        let type = Int32(SOCK_STREAM.rawValue)
+        #else
+        let type = SOCK_STREAM
+        #endif
+        guard socketpair(AF_UNIX, type, 0, &fds) == 0 else { throw TestSupportError.systemCall("socketpair", errno) }
+        first = fds[0]
+        second = fds[1]
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+    }
+
+    deinit {
+        closeFirst()
+        closeSecond()
+    }
+
+    /// Closes the first end now (a no-op if already closed).
+    public func closeFirst() {
+        if first >= 0 { close(first); first = -1 }
+    }
+
+    /// Closes the second end now (a no-op if already closed).
+    public func closeSecond() {
+        if second >= 0 { close(second); second = -1 }
+    }
+
+    /// Writes all of `bytes` to `fd`; returns how many were accepted before `EAGAIN`.
+    @discardableResult
+    public static func write(_ bytes: [UInt8], to fd: Int32) -> Int {
+        bytes.withUnsafeBytes { raw in
+            let written = Glibc.write(fd, raw.baseAddress, raw.count)
+            return written < 0 ? 0 : written
+        }
+    }
+
+    /// Reads whatever is available on `fd` without blocking (empty on `EAGAIN` or end of stream).
+    public static func readAvailable(from fd: Int32, max: Int = 65536) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, max) }
+        return count > 0 ? Array(buffer.prefix(count)) : []
+    }
+}
+
+/// A system call in a test fixture failed.
+public enum TestSupportError: Error, CustomStringConvertible {
+    /// `call` failed with `errno`.
+    case systemCall(String, Int32)
+
+    /// A one-line explanation.
+    public var description: String {
+        switch self {
+        case .systemCall(let call, let errno): return "\(call) failed (errno \(errno))"
+        }
+    }
+}
