@@ -59,7 +59,7 @@ public final class Dispatcher: @unchecked Sendable {
 
     private let runThread = Atomic<UInt>(0)
     private let exitRequested = Atomic<Bool>(false)
-    private let postQueue = Mutex<[@Sendable () -> Void]>([])
+    private let postQueue = PosixMutex<[@Sendable () -> Void]>([])
     private var spareTaskBatch: [@Sendable () -> Void] = []
     private var postEvent: OpaquePointer?
     private var deferredDeleteEvent: OpaquePointer?

@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A plain `pthread_mutex_t` guarding a value, for the dispatcher's post queue.
+///
+/// Why not `Synchronization.Mutex`: on Linux it is a priority-inheritance futex that hands the
+/// lock straight to a sleeping waiter. With more posting threads than cores that turns into a lock
+/// convoy: 8 producers on 2 cores took 22.8 s for 800 000 posts, against 0.15 s for one or two
+/// producers. A default pthread mutex lets the running thread re-take the lock, so throughput
+/// stays flat as producers are added.
+///
+/// All members: any thread.
+final class PosixMutex<Value>: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        let result = pthread_mutex_init(mutex, nil)
+        precondition(result == 0, "pthread_mutex_init failed (\(result))")
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` with the lock held. Any thread; not re-entrant.
+    @inline(__always)
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
