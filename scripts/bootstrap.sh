@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building Convoy needs on Debian/Ubuntu, if it is missing: libevent's headers and
+# pkg-config file (libevent-dev) and pkg-config itself. Needs a Swift 6.1+ toolchain on PATH.
+# Safe to run repeatedly; it installs nothing when everything is present.
+set -euo pipefail
+
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ! pkg-config --exists libevent_pthreads 2>/dev/null; then missing+=(libevent-dev); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  echo "bootstrap: no 'swift' on PATH; install a Swift 6.1 or later toolchain (swift.org/install)" >&2
+  exit 1
+fi
