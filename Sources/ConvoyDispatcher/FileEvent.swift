@@ -25,12 +25,12 @@ public final class FileEvent {
     /// Edge or level triggering, fixed at creation.
     public let trigger: FileTriggerType
     /// The readiness currently asked for.
-    public private(set) var enabledEvents: FileReadyType
+    @exclusivity(unchecked) public private(set) var enabledEvents: FileReadyType
 
     private let callback: (FileReadyType) -> Void
     private var event: OpaquePointer?
-    private var activationEvent: OpaquePointer?
-    private var injectedEvents: FileReadyType = []
+    @exclusivity(unchecked) private var activationEvent: OpaquePointer?
+    @exclusivity(unchecked) private var injectedEvents: FileReadyType = []
 
     /// Starts watching `fileDescriptor` for `events`. Dispatcher thread.
     /// - Throws: ``DispatcherError/libeventCallFailed(operation:errno:)`` when libevent cannot
@@ -76,7 +76,7 @@ public final class FileEvent {
         enabledEvents = events
         if !events.isEmpty {
             let result = event_add(event, nil)
-            precondition(result == 0, "FileEvent.setEnabled(_:): event_add failed for fd \(fileDescriptor) on '\(dispatcher.name)' (was it closed under the event?)")
+            trapUnless(result == 0, "FileEvent.setEnabled(_:): event_add failed for fd \(fileDescriptor) on '\(dispatcher.name)' (was it closed under the event?)")
         }
     }
 
@@ -85,11 +85,11 @@ public final class FileEvent {
     /// is empty. Dispatcher thread.
     public func activate(_ events: FileReadyType) {
         dispatcher.preconditionOnThread("FileEvent.activate(_:)")
-        precondition(!events.isEmpty, "FileEvent.activate(_:) needs at least one readiness bit")
+        trapUnless(!events.isEmpty, "FileEvent.activate(_:) needs at least one readiness bit")
         if injectedEvents.isEmpty {
             if activationEvent == nil {
                 activationEvent = event_new(dispatcher.base, -1, 0, fileEventActivationTrampoline, context)
-                precondition(activationEvent != nil, "FileEvent.activate(_:): event_new failed on '\(dispatcher.name)'")
+                trapUnless(activationEvent != nil, "FileEvent.activate(_:): event_new failed on '\(dispatcher.name)'")
             }
             var zero = timeval(tv_sec: 0, tv_usec: 0)
             event_add(activationEvent, &zero)

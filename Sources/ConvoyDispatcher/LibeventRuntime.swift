@@ -57,3 +57,11 @@ enum LibeventFlags {
     static let edgeTriggered = Int16(EV_ET)
     static let closed = Int16(EV_CLOSED)
 }
+
+/// Traps with `message` when `condition` is false, in every build configuration. Swift's
+/// `precondition` drops its message in optimized builds; a misuse trap that does not say what was
+/// misused is useless to the person reading the crash.
+@inline(__always)
+func trapUnless(_ condition: Bool, _ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) {
+    if !condition { fatalError(message(), file: file, line: line) }
+}

@@ -13,16 +13,17 @@ import Darwin
 /// stays flat as producers are added.
 ///
 /// All members: any thread.
-final class PosixMutex<Value>: @unchecked Sendable {
+final class PosixMutex<Value: ~Copyable>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    // Only touched with the mutex held, never re-entrantly: the dynamic exclusivity check is pure cost.
+    @exclusivity(unchecked) private var value: Value
 
-    init(_ value: Value) {
+    init(_ value: consuming Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         let result = pthread_mutex_init(mutex, nil)
-        precondition(result == 0, "pthread_mutex_init failed (\(result))")
+        trapUnless(result == 0, "pthread_mutex_init failed (\(result))")
     }
 
     deinit {
@@ -32,9 +33,9 @@ final class PosixMutex<Value>: @unchecked Sendable {
 
     /// Runs `body` with the lock held. Any thread; not re-entrant.
     @inline(__always)
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return body(&value)
     }
 }

@@ -56,7 +56,7 @@ public final class PosixThread: Sendable {
     /// Waits for the thread's closure to return. Any thread but this one; calling it twice traps.
     public func join() {
         let (exchanged, _) = joined.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing)
-        precondition(exchanged, "PosixThread.join() called twice")
+        trapUnless(exchanged, "PosixThread.join() called twice")
         pthread_join(handle, nil)
     }
 

@@ -51,7 +51,7 @@ public final class ScheduledCallback {
         guard event_pending(event, LibeventFlags.timeout, nil) == 0 else { return }
         var zero = timeval(tv_sec: 0, tv_usec: 0)
         let result = event_add(event, &zero)
-        precondition(result == 0, "ScheduledCallback.scheduleNextIteration(): event_add failed on '\(dispatcher.name)'")
+        trapUnless(result == 0, "ScheduledCallback.scheduleNextIteration(): event_add failed on '\(dispatcher.name)'")
     }
 
     /// Unschedules the callback; a no-op when it is not scheduled. Dispatcher thread.

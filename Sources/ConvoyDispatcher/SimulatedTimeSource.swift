@@ -34,7 +34,7 @@ public final class SimulatedTimeSource: TimeSource {
     /// Moves the clock forward by `duration` (negative durations trap) and lets due timers fire.
     /// Any thread.
     public func advance(by duration: Duration) {
-        precondition(duration >= .zero, "SimulatedTimeSource.advance(by:) needs a non-negative duration, got \(duration)")
+        trapUnless(duration >= .zero, "SimulatedTimeSource.advance(by:) needs a non-negative duration, got \(duration)")
         advance(to: now() + duration)
     }
 
@@ -42,7 +42,7 @@ public final class SimulatedTimeSource: TimeSource {
     /// Any thread.
     public func advance(to instant: MonotonicInstant) {
         let dispatchers: [Dispatcher] = state.withLock { state in
-            precondition(instant >= state.now, "SimulatedTimeSource.advance(to:) cannot move time backwards (\(state.now) → \(instant))")
+            trapUnless(instant >= state.now, "SimulatedTimeSource.advance(to:) cannot move time backwards (\(state.now) → \(instant))")
             state.now = instant
             state.dispatchers.removeAll { $0.dispatcher == nil }
             return state.dispatchers.compactMap(\.dispatcher)

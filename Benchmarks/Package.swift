@@ -1,0 +1,43 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Benchmarks live in their own package so that Convoy's users never build package-benchmark.
+// Every Swift figure has a partner written directly against libevent in C (LibeventBaseline),
+// measured in the same run.
+let package = Package(
+    name: "ConvoyBenchmarks",
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The same operations as ConvoyDispatcher's, written directly on libevent.
+        .target(
+            name: "LibeventBaseline",
+            linkerSettings: [.linkedLibrary("event_pthreads"), .linkedLibrary("event")]
+        ),
+        // The Swift side of every workload, shared by the two executables below.
+        .target(
+            name: "DispatcherWorkloads",
+            dependencies: [.product(name: "ConvoyDispatcher", package: "main")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // A plain executable that runs one operation N times, Swift or C: what callgrind counts.
+        .executableTarget(
+            name: "DispatcherOps",
+            dependencies: ["DispatcherWorkloads", "LibeventBaseline"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "DispatcherBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                "DispatcherWorkloads",
+                "LibeventBaseline",
+            ],
+            path: "Benchmarks/DispatcherBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ]
+)

@@ -1,0 +1,325 @@
+#include "LibeventBaseline.h"
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct {
+    void (*fn)(void *);
+    void *arg;
+} posted_task;
+
+typedef struct {
+    posted_task *items;
+    size_t count;
+    size_t capacity;
+} task_vector;
+
+typedef struct {
+    void **items;
+    size_t count;
+    size_t capacity;
+} pointer_vector;
+
+struct baseline_loop {
+    struct event_base *base;
+    pthread_mutex_t post_lock;
+    task_vector posted;
+    task_vector draining;
+    struct event *post_event;
+    pointer_vector pending_deletes;
+    pointer_vector spare_deletes;
+    struct event *delete_event;
+    uint64_t posted_run;
+    uint64_t deleted;
+};
+
+static void task_vector_push(task_vector *vector, posted_task task) {
+    if (vector->count == vector->capacity) {
+        vector->capacity = vector->capacity ? vector->capacity * 2 : 64;
+        vector->items = realloc(vector->items, vector->capacity * sizeof(posted_task));
+    }
+    vector->items[vector->count++] = task;
+}
+
+static void pointer_vector_push(pointer_vector *vector, void *item) {
+    if (vector->count == vector->capacity) {
+        vector->capacity = vector->capacity ? vector->capacity * 2 : 64;
+        vector->items = realloc(vector->items, vector->capacity * sizeof(void *));
+    }
+    vector->items[vector->count++] = item;
+}
+
+static void clear_deferred(baseline_loop *loop) {
+    if (loop->pending_deletes.count == 0) return;
+    pointer_vector batch = loop->pending_deletes;
+    loop->pending_deletes = loop->spare_deletes;
+    for (size_t i = 0; i < batch.count; i++) free(batch.items[i]);
+    loop->deleted += batch.count;
+    batch.count = 0;
+    loop->spare_deletes = batch;
+}
+
+static void on_post(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    baseline_loop *loop = arg;
+    clear_deferred(loop);
+    pthread_mutex_lock(&loop->post_lock);
+    task_vector batch = loop->posted;
+    loop->posted = loop->draining;
+    pthread_mutex_unlock(&loop->post_lock);
+    for (size_t i = 0; i < batch.count; i++) batch.items[i].fn(batch.items[i].arg);
+    loop->posted_run += batch.count;
+    batch.count = 0;
+    loop->draining = batch;
+}
+
+static void on_delete(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    clear_deferred(arg);
+}
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static void global_init(void) {
+    evthread_use_pthreads();
+    signal(SIGPIPE, SIG_IGN);
+}
+
+baseline_loop *baseline_loop_new(void) {
+    pthread_once(&global_once, global_init);
+    baseline_loop *loop = calloc(1, sizeof(baseline_loop));
+    loop->base = event_base_new();
+    if (!loop->base) {
+        free(loop);
+        return NULL;
+    }
+    pthread_mutex_init(&loop->post_lock, NULL);
+    loop->post_event = event_new(loop->base, -1, 0, on_post, loop);
+    loop->delete_event = event_new(loop->base, -1, 0, on_delete, loop);
+    return loop;
+}
+
+void baseline_loop_free(baseline_loop *loop) {
+    clear_deferred(loop);
+    event_free(loop->post_event);
+    event_free(loop->delete_event);
+    event_base_free(loop->base);
+    free(loop->posted.items);
+    free(loop->draining.items);
+    free(loop->pending_deletes.items);
+    free(loop->spare_deletes.items);
+    pthread_mutex_destroy(&loop->post_lock);
+    free(loop);
+}
+
+void baseline_run_nonblock(baseline_loop *loop) { event_base_loop(loop->base, EVLOOP_NONBLOCK | EVLOOP_ONCE); }
+
+static void baseline_post(baseline_loop *loop, void (*fn)(void *), void *arg) {
+    pthread_mutex_lock(&loop->post_lock);
+    task_vector_push(&loop->posted, (posted_task){fn, arg});
+    int was_empty = loop->posted.count == 1;
+    pthread_mutex_unlock(&loop->post_lock);
+    if (was_empty) event_active(loop->post_event, EV_TIMEOUT, 0);
+}
+
+// A posted task carries its state in a heap context it frees after running, the C equivalent of a
+// Swift closure capturing a reference (one allocation per task on both sides).
+typedef struct {
+    uint64_t *counter;
+} counter_context;
+
+static void count_task(void *arg) {
+    counter_context *context = arg;
+    ++*context->counter;
+    free(context);
+}
+
+uint64_t baseline_post_local(baseline_loop *loop, uint64_t count, uint64_t batch) {
+    uint64_t ran = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        counter_context *context = malloc(sizeof(counter_context));
+        context->counter = &ran;
+        baseline_post(loop, count_task, context);
+        if ((i + 1) % batch == 0) baseline_run_nonblock(loop);
+    }
+    baseline_run_nonblock(loop);
+    return ran;
+}
+
+typedef struct {
+    baseline_loop *loop;
+    uint64_t count;
+    uint64_t total;
+    uint64_t *ran;
+} producer_args;
+
+typedef struct {
+    producer_args *args;
+} producer_context;
+
+static void count_and_maybe_exit(void *arg) {
+    producer_context *context = arg;
+    producer_args *args = context->args;
+    free(context);
+    if (++*args->ran == args->total) event_base_loopexit(args->loop->base, NULL);
+}
+
+static void *produce(void *arg) {
+    producer_args *args = arg;
+    for (uint64_t i = 0; i < args->count; i++) {
+        producer_context *context = malloc(sizeof(producer_context));
+        context->args = args;
+        baseline_post(args->loop, count_and_maybe_exit, context);
+    }
+    return NULL;
+}
+
+uint64_t baseline_post_threads(baseline_loop *loop, int producers, uint64_t per_producer) {
+    uint64_t ran = 0;
+    pthread_t threads[64];
+    producer_args args = {loop, per_producer, per_producer * (uint64_t)producers, &ran};
+    for (int i = 0; i < producers; i++) pthread_create(&threads[i], NULL, produce, &args);
+    event_base_loop(loop->base, EVLOOP_NO_EXIT_ON_EMPTY);
+    for (int i = 0; i < producers; i++) pthread_join(threads[i], NULL);
+    return ran;
+}
+
+static void never_fires(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    (void)arg;
+}
+
+uint64_t baseline_timer_churn(baseline_loop *loop, uint64_t count) {
+    struct event *timer = event_new(loop->base, -1, 0, never_fires, NULL);
+    struct timeval second = {1, 0};
+    uint64_t done = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        event_add(timer, &second);
+        event_del(timer);
+        done++;
+    }
+    event_free(timer);
+    return done;
+}
+
+typedef struct {
+    struct event *fd_event;
+    struct event *activation;
+    short injected;
+    uint64_t seen;
+} activation_state;
+
+static void on_fd_ready(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    activation_state *state = arg;
+    if (state->injected) {
+        what |= state->injected;
+        state->injected = 0;
+        event_del(state->activation);
+    }
+    state->seen++;
+}
+
+static void on_activation(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    activation_state *state = arg;
+    state->injected = 0;
+    state->seen++;
+}
+
+uint64_t baseline_activate_round_trips(baseline_loop *loop, uint64_t count) {
+    int fds[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+    activation_state state = {0};
+    state.fd_event = event_new(loop->base, fds[0], EV_READ | EV_PERSIST | EV_ET, on_fd_ready, &state);
+    state.activation = event_new(loop->base, -1, 0, on_activation, &state);
+    event_add(state.fd_event, NULL);
+    struct timeval zero = {0, 0};
+    for (uint64_t i = 0; i < count; i++) {
+        if (!state.injected) event_add(state.activation, &zero);
+        state.injected |= EV_READ;
+        baseline_run_nonblock(loop);
+    }
+    event_free(state.activation);
+    event_free(state.fd_event);
+    close(fds[0]);
+    close(fds[1]);
+    return state.seen;
+}
+
+typedef struct {
+    baseline_loop *loop;
+    int near;
+    int far;
+    uint64_t target;
+    uint64_t completed;
+} ping_pong_state;
+
+static void on_far_readable(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
+    ping_pong_state *state = arg;
+    char byte;
+    while (read(fd, &byte, 1) == 1) write(fd, &byte, 1);
+}
+
+static void on_near_readable(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
+    ping_pong_state *state = arg;
+    char byte;
+    while (read(fd, &byte, 1) == 1) {
+        if (++state->completed == state->target) {
+            event_base_loopexit(state->loop->base, NULL);
+            return;
+        }
+        write(fd, &byte, 1);
+    }
+}
+
+uint64_t baseline_ping_pong(baseline_loop *loop, uint64_t count) {
+    int fds[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    ping_pong_state state = {loop, fds[0], fds[1], count, 0};
+    struct event *near = event_new(loop->base, fds[0], EV_READ | EV_PERSIST | EV_ET, on_near_readable, &state);
+    struct event *far = event_new(loop->base, fds[1], EV_READ | EV_PERSIST | EV_ET, on_far_readable, &state);
+    event_add(near, NULL);
+    event_add(far, NULL);
+    char byte = 'x';
+    if (count > 0) {
+        write(fds[0], &byte, 1);
+        event_base_loop(loop->base, 0);
+    }
+    event_free(near);
+    event_free(far);
+    close(fds[0]);
+    close(fds[1]);
+    return state.completed;
+}
+
+static void baseline_deferred_delete(baseline_loop *loop, void *object) {
+    pointer_vector_push(&loop->pending_deletes, object);
+    if (loop->pending_deletes.count == 1) event_active(loop->delete_event, EV_TIMEOUT, 0);
+}
+
+uint64_t baseline_deferred_delete_churn(baseline_loop *loop, uint64_t count, uint64_t batch) {
+    uint64_t before = loop->deleted;
+    for (uint64_t i = 0; i < count; i++) {
+        void *object = malloc(32);
+        memset(object, 0, 32);
+        baseline_deferred_delete(loop, object);
+        if ((i + 1) % batch == 0) baseline_run_nonblock(loop);
+    }
+    baseline_run_nonblock(loop);
+    return loop->deleted - before;
+}
