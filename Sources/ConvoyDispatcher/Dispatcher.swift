@@ -61,8 +61,8 @@ public final class Dispatcher: @unchecked Sendable {
 
     private let runThread = Atomic<UInt>(0)
     private let exitRequested = Atomic<Bool>(false)
-    private let postQueue = PosixMutex(DrainableVector<@Sendable () -> Void>())
-    @exclusivity(unchecked) private var spareTaskBatch = DrainableVector<@Sendable () -> Void>()
+    private let postQueue = PosixMutex(DrainableVector<PostedTask>())
+    @exclusivity(unchecked) private var spareTaskBatch = DrainableVector<PostedTask>()
     @exclusivity(unchecked) private var postEvent: OpaquePointer?
     @exclusivity(unchecked) private var deferredDeleteEvent: OpaquePointer?
     @exclusivity(unchecked) private var pendingDeletes = DrainableVector<any DeferredDeletable>()
@@ -124,11 +124,11 @@ public final class Dispatcher: @unchecked Sendable {
     /// in a later pass). The loop is woken once per batch: only the post that finds the queue
     /// empty signals it. Tasks run with the queue's lock released. Tasks still queued when the
     /// dispatcher is destroyed are dropped without running.
-    public func post(_ task: @escaping @Sendable () -> Void) {
-        let wasEmpty = postQueue.withLock { queue in
-            queue.append(task)
-            return queue.count == 1
-        }
+    public func post(_ task: consuming @escaping @Sendable () -> Void) {
+        postQueue.lock()
+        postQueue.lockedValue.append(PostedTask(run: task))
+        let wasEmpty = postQueue.lockedValue.count == 1
+        postQueue.unlock()
         if wasEmpty {
             event_active(postEvent, Int32(EV_TIMEOUT), 0)
         }
@@ -204,8 +204,9 @@ public final class Dispatcher: @unchecked Sendable {
     /// dispatcher's reference — strictly in the order objects were handed over. Calls the object's
     /// ``DeferredDeletable/deleteIsPending()`` at once. An object deferred while the list is being
     /// cleared (say, from a `deinit`) is released by the next clear. Dispatcher thread.
-    public func deferredDelete(_ object: any DeferredDeletable) {
+    public func deferredDelete(_ object: consuming any DeferredDeletable) {
         trapUnless(isThreadSafe, "Dispatcher '\(name)': deferredDelete(_:) called off its thread")
+        let object = consume object  // an owned binding: the call below borrows it, append moves it
         object.deleteIsPending()
         pendingDeletes.append(object)
         if pendingDeletes.count == 1 {
@@ -233,11 +234,11 @@ public final class Dispatcher: @unchecked Sendable {
 
     fileprivate func runPostedTasks() {
         clearDeferredDeleteList()
-        var batch = DrainableVector<@Sendable () -> Void>()
+        var batch = DrainableVector<PostedTask>()
         batch.exchange(with: &spareTaskBatch)
         postQueue.withLock { queue in queue.exchange(with: &batch) }
         let ran = UInt64(batch.count)
-        batch.drain { task in task() }  // each task is destroyed before the next one runs
+        batch.drain { task in task.run() }  // each task is destroyed before the next one runs
         statistics.postedTasksRun &+= ran
         batch.exchange(with: &spareTaskBatch)
     }
@@ -257,6 +258,13 @@ public final class Dispatcher: @unchecked Sendable {
     func preconditionOnThread(_ operation: @autoclosure () -> String) {
         trapUnless(isThreadSafe, "\(operation()) called off the thread of dispatcher '\(name)'")
     }
+}
+
+/// A posted closure, wrapped so that generic storage holds it at its natural abstraction: a bare
+/// `() -> Void` stored in a generic container is re-abstracted through a thunk whose context is a
+/// heap allocation per task.
+private struct PostedTask {
+    let run: @Sendable () -> Void
 }
 
 private func dispatcherPostTrampoline(_: Int32, _: Int16, _ context: UnsafeMutableRawPointer?) {

@@ -31,6 +31,21 @@ final class PosixMutex<Value: ~Copyable>: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// Takes the lock. Pair with ``unlock()``; touch ``lockedValue`` only in between. Any thread.
+    @inline(__always)
+    func lock() { pthread_mutex_lock(mutex) }
+
+    /// Releases the lock. Any thread (the one that locked).
+    @inline(__always)
+    func unlock() { pthread_mutex_unlock(mutex) }
+
+    /// The guarded value; only between ``lock()`` and ``unlock()``. Lets a hot path move a value
+    /// in without capturing it in a closure (a capture costs a retain/release pair).
+    var lockedValue: Value {
+        _read { yield value }
+        _modify { yield &value }
+    }
+
     /// Runs `body` with the lock held. Any thread; not re-entrant.
     @inline(__always)
     func withLock<Result>(_ body: (inout Value) -> Result) -> Result {

@@ -29,26 +29,35 @@ public enum DispatcherWorkloads {
         return counter.value
     }
 
+    private final class ProducerState: @unchecked Sendable {
+        let dispatcher: Dispatcher
+        let total: Int
+        var ran = 0
+        init(dispatcher: Dispatcher, total: Int) {
+            self.dispatcher = dispatcher
+            self.total = total
+        }
+    }
+
     /// `producers` threads post `perProducer` tasks each; the calling thread runs the loop until
-    /// every task ran.
+    /// every task ran. Each task captures one reference, so posting it allocates nothing.
     public static func postThreads(producers: Int, perProducer: Int) throws -> Int {
         let dispatcher = try Dispatcher(name: "post-threads")
-        let counter = Counter()
-        let total = producers * perProducer
+        let state = ProducerState(dispatcher: dispatcher, total: producers * perProducer)
         var threads: [PosixThread] = []
         for _ in 0..<producers {
             threads.append(try PosixThread(name: "producer") {
                 for _ in 0..<perProducer {
-                    dispatcher.post {
-                        counter.value += 1
-                        if counter.value == total { dispatcher.exit() }
+                    state.dispatcher.post {
+                        state.ran += 1
+                        if state.ran == state.total { state.dispatcher.exit() }
                     }
                 }
             })
         }
         dispatcher.run(.untilExit)
         for thread in threads { thread.join() }
-        return counter.value
+        return state.ran
     }
 
     /// `count` times: arm a 1 s timer, disarm it.
