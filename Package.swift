@@ -11,6 +11,7 @@ let package = Package(
     name: "Convoy",
     products: [
         .library(name: "ConvoyDispatcher", targets: ["ConvoyDispatcher"]),
+        .library(name: "ConvoyNetwork", targets: ["ConvoyNetwork"]),
         .library(name: "ConvoyTestSupport", targets: ["ConvoyTestSupport"]),
     ],
     targets: [
@@ -23,6 +24,11 @@ let package = Package(
         .target(
             name: "ConvoyDispatcher",
             dependencies: ["CLibevent"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ConvoyNetwork",
+            dependencies: ["ConvoyDispatcher"],
             swiftSettings: strictSwift
         ),
         .target(
@@ -41,6 +47,11 @@ let package = Package(
         ),
 
         // MARK: - Tests
+        .testTarget(
+            name: "ConvoyNetworkTests",
+            dependencies: ["ConvoyNetwork", "ConvoyDispatcher", "ConvoyTestSupport"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ConvoyDispatcherTests",
             dependencies: ["ConvoyDispatcher", "ConvoyTestSupport"],

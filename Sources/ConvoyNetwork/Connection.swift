@@ -1,0 +1,412 @@
+import ConvoyDispatcher
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A non-blocking stream connection on a dispatcher: Envoy's `Network::ConnectionImpl`.
+///
+/// - **Reading**: one edge-triggered ``FileEvent`` for read and write. On readiness the connection
+///   reads until `EAGAIN`, end of stream, or ``bufferLimit`` bytes are buffered (then it re-activates
+///   itself for a later iteration, so one busy peer cannot starve the others), and hands the read
+///   buffer to the read filters. End of stream is delivered once.
+/// - **Writing**: ``write(_:endStream:)`` runs the write filters, moves the bytes into the write
+///   buffer and activates the write event: everything written in one iteration goes out in one
+///   `writev`.
+/// - **Flow control**: both buffers have watermarks at ``bufferLimit`` + 1 (low = half). A read
+///   buffer above it disables reading (the kernel then throttles the peer) until the consumer
+///   drains it; a write buffer above it tells every ``ConnectionCallbacks`` so the producer can
+///   `readDisable` its source. ``readDisable(_:)`` is reference-counted.
+/// - **Closing**: ``close(_:)`` with a ``ConnectionCloseType``; half-close when enabled. The
+///   ``ConnectionEvent`` for the close reaches every callback exactly once. A closed connection
+///   releases itself through ``Dispatcher/deferredDelete(_:)``, never inside its own callback; keep
+///   a reference only as long as you need one.
+///
+/// Confined to its dispatcher's thread.
+public class Connection: DeferredDeletable {
+    private static let nextID = Atomic<UInt64>(1)
+
+    /// The default ``bufferLimit``: 1 MiB, as Envoy's per-connection buffer limit.
+    public static let defaultBufferLimit = 1 << 20
+
+    /// The dispatcher whose thread runs this connection.
+    public final let dispatcher: Dispatcher
+    /// A process-wide unique id, for logs.
+    public final let id: UInt64
+    /// This side's address.
+    public final internal(set) var localAddress: SocketAddress?
+    /// The peer's address.
+    public final let remoteAddress: SocketAddress?
+    /// Open, closing (flushing) or closed.
+    public final private(set) var state: ConnectionState = .open
+    /// Bytes read and not yet consumed by the read filters.
+    public final let readBuffer = IOBuffer()
+    /// Bytes waiting to be written.
+    public final let writeBuffer = IOBuffer()
+    /// I/O counters.
+    public final internal(set) var stats = ConnectionStats()
+    /// Why the connection failed, when it did (a reset, a refused or timed-out connect).
+    public final internal(set) var failure: NetworkError?
+    /// How long a ``ConnectionCloseType/flushWriteAndDelay`` close waits for the peer (default 1 s;
+    /// zero: do not wait).
+    public final var delayedCloseTimeout: Duration = .seconds(1)
+    /// The most bytes buffered per direction before flow control acts (default 1 MiB).
+    public final private(set) var bufferLimit: Int
+
+    final var fd: Int32
+    final var fileEvent: FileEvent?
+    final var isConnecting = false
+    private final var readDisableCount = 0
+    private final var isHalfCloseEnabled = false
+    private final var readEnded = false
+    private final var endOfStreamDelivered = false
+    private final var writeEndRequested = false
+    private final var writeShutDown = false
+    private final var pendingClose: ConnectionCloseType?
+    private final var redispatchBufferedData = false
+    private final var delayedCloseTimer: TimerEvent?
+    private final var callbacks: [any ConnectionCallbacks] = []
+    private final var readFilters: [any ReadFilter] = []
+    private final var writeFilters: [any WriteFilter] = []
+    private final var keepAlive: Connection?
+
+    /// Wraps an open, non-blocking socket that this connection now owns. Dispatcher thread.
+    init(dispatcher: Dispatcher, fd: Int32, localAddress: SocketAddress?, remoteAddress: SocketAddress?) throws {
+        self.dispatcher = dispatcher
+        self.id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        self.fd = fd
+        self.localAddress = localAddress
+        self.remoteAddress = remoteAddress
+        self.bufferLimit = Self.defaultBufferLimit
+        do {
+            fileEvent = try FileEvent(dispatcher: dispatcher, fileDescriptor: fd, trigger: .edge, events: [.read, .write]) {
+                [unowned self] ready in self.onFileEvent(ready)
+            }
+        } catch {
+            Glibc.close(fd)
+            self.fd = -1
+            state = .closed
+            throw error
+        }
+        if remoteAddress?.port != nil {
+            try? Syscalls.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: 1, what: "TCP_NODELAY")
+        }
+        readBuffer.onAboveHighWatermark = { [unowned self] in self.readDisable(true) }
+        readBuffer.onBelowLowWatermark = { [unowned self] in self.readDisable(false) }
+        writeBuffer.onAboveHighWatermark = { [unowned self] in
+            for callback in self.callbacks { callback.onAboveWriteBufferHighWatermark() }
+        }
+        writeBuffer.onBelowLowWatermark = { [unowned self] in
+            for callback in self.callbacks { callback.onBelowWriteBufferLowWatermark() }
+        }
+        setBufferLimit(Self.defaultBufferLimit)
+        keepAlive = self
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
+    // MARK: - Configuration
+
+    /// Attaches `callbacks`; they receive every later event. Dispatcher thread.
+    public final func addCallbacks(_ callbacks: any ConnectionCallbacks) {
+        self.callbacks.append(callbacks)
+    }
+
+    /// Attaches a closure that receives every later event. Dispatcher thread.
+    public final func addEventHandler(_ handler: @escaping (ConnectionEvent) -> Void) {
+        callbacks.append(ConnectionEventHandler(handler))
+    }
+
+    /// Appends a read filter (read filters run first-added first). Dispatcher thread.
+    public final func addReadFilter(_ filter: any ReadFilter) {
+        readFilters.append(filter)
+    }
+
+    /// Appends a write filter (write filters run last-added first). Dispatcher thread.
+    public final func addWriteFilter(_ filter: any WriteFilter) {
+        writeFilters.append(filter)
+    }
+
+    /// Calls each read filter's `onNewConnection` in order until one stops; returns false when
+    /// there are no read filters. Dispatcher thread.
+    @discardableResult
+    public final func initializeReadFilters() -> Bool {
+        guard !readFilters.isEmpty else { return false }
+        for filter in readFilters {
+            guard state == .open, filter.onNewConnection(self) == .continue else { break }
+        }
+        return true
+    }
+
+    /// Sets the per-direction buffer limit (watermarks at `limit + 1`, low at half). Dispatcher
+    /// thread.
+    public final func setBufferLimit(_ limit: Int) {
+        bufferLimit = max(1, limit)
+        readBuffer.setWatermarks(high: bufferLimit + 1)
+        writeBuffer.setWatermarks(high: bufferLimit + 1)
+    }
+
+    /// With half-close on, the peer's end of stream reaches the read filters as `endStream` and
+    /// the connection stays open for writing; `write(_:endStream: true)` then shuts down this
+    /// side, and the connection closes once both sides have ended. Off by default. Dispatcher
+    /// thread.
+    public final func enableHalfClose(_ enabled: Bool) {
+        isHalfCloseEnabled = enabled
+    }
+
+    /// Sets `TCP_NODELAY` (on by default for TCP). Dispatcher thread.
+    public final func setNoDelay(_ enabled: Bool) {
+        guard fd >= 0 else { return }
+        try? Syscalls.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: enabled ? 1 : 0, what: "TCP_NODELAY")
+    }
+
+    /// True while no ``readDisable(_:)`` is outstanding.
+    public final var isReadEnabled: Bool { readDisableCount == 0 }
+
+    // MARK: - Reading
+
+    /// Stops (`true`) or resumes (`false`) reading; calls nest, so N disables need N enables.
+    /// While disabled the kernel's receive window fills and the peer is throttled; the peer
+    /// closing is still noticed. Re-enabling re-dispatches bytes already buffered. Tolerated on a
+    /// closed connection. Dispatcher thread.
+    public final func readDisable(_ disable: Bool) {
+        if disable {
+            readDisableCount += 1
+            if readDisableCount == 1, state == .open {
+                fileEvent?.setEnabled(isHalfCloseEnabled ? [.write] : [.write, .closed])
+            }
+        } else {
+            precondition(readDisableCount > 0, "Connection \(id): readDisable(false) without a matching readDisable(true)")
+            readDisableCount -= 1
+            if readDisableCount == 0, state == .open {
+                fileEvent?.setEnabled([.read, .write])
+                if !readBuffer.isEmpty {
+                    redispatchBufferedData = true
+                    fileEvent?.activate(.read)
+                }
+            }
+        }
+    }
+
+    private final func onFileEvent(_ ready: FileReadyType) {
+        if isConnecting {
+            completeConnect()
+            return
+        }
+        if ready.contains(.closed), !ready.contains(.read) {
+            closeSocket(.remoteClose)
+            return
+        }
+        if ready.contains(.write) { onWriteReady() }
+        if state != .closed, ready.contains(.read) { onReadReady() }
+    }
+
+    private final func onReadReady() {
+        guard state == .open else { return }
+        if readDisableCount > 0 && !redispatchBufferedData { return }
+        var bytesThisEvent = 0
+        if readDisableCount == 0 {
+            readLoop: while true {
+                let room = bufferLimit - readBuffer.count
+                if room <= 0 {
+                    fileEvent?.activate(.read)  // more may be waiting: come back next iteration
+                    break
+                }
+                switch readBuffer.read(from: fd, maxBytes: min(room, 16 * SlicePool.sliceSize)) {
+                case .transferred(let count):
+                    bytesThisEvent += count
+                    stats.bytesRead &+= UInt64(count)
+                    stats.reads &+= 1
+                case .wouldBlock:
+                    break readLoop
+                case .endOfStream:
+                    readEnded = true
+                    break readLoop
+                case .failed(let error):
+                    failure = error
+                    closeSocket(.remoteClose)
+                    return
+                }
+                if readDisableCount > 0 { break }  // the read buffer's high watermark fired
+            }
+        }
+        let deliverEnd = readEnded && !endOfStreamDelivered
+        if bytesThisEvent > 0 || deliverEnd || redispatchBufferedData {
+            redispatchBufferedData = false
+            if deliverEnd { endOfStreamDelivered = true }
+            dispatchToReadFilters(endStream: deliverEnd)
+        }
+        guard state != .closed, readEnded else { return }
+        if !isHalfCloseEnabled {
+            closeSocket(.remoteClose)
+        } else if writeShutDown, writeBuffer.isEmpty {
+            closeSocket(.remoteClose)
+        }
+    }
+
+    private final func dispatchToReadFilters(endStream: Bool) {
+        guard !readBuffer.isEmpty || endStream else { return }
+        for filter in readFilters {
+            guard state != .closed else { return }
+            if filter.onData(readBuffer, endStream: endStream) == .stopIteration { return }
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Runs the write filters, then moves `data`'s bytes (leaving it empty) into the write buffer
+    /// and schedules one flush for this iteration. `endStream` shuts down the write side once
+    /// everything is written (half-close). Writing after the end of stream traps; writing to a
+    /// closed or closing connection is ignored. Dispatcher thread.
+    public final func write(_ data: IOBuffer, endStream: Bool = false) {
+        guard state == .open else {
+            data.drain(data.count)
+            return
+        }
+        precondition(!writeEndRequested, "Connection \(id): write after the end of stream was written")
+        for filter in writeFilters.reversed() {
+            if filter.onWrite(data, endStream: endStream) == .stopIteration { return }
+        }
+        writeBuffer.move(from: data)
+        if endStream { writeEndRequested = true }
+        if !isConnecting { fileEvent?.activate(.write) }
+    }
+
+    final func onWriteReady() {
+        var progressed = false
+        writeLoop: while !writeBuffer.isEmpty {
+            switch writeBuffer.write(to: fd) {
+            case .transferred(let count):
+                progressed = true
+                stats.bytesWritten &+= UInt64(count)
+                stats.writes &+= 1
+            case .wouldBlock, .endOfStream:
+                break writeLoop  // the socket is full: the next writable edge resumes
+            case .failed(let error):
+                failure = error
+                closeSocket(.remoteClose)
+                return
+            }
+        }
+        if progressed, let timer = delayedCloseTimer, timer.isEnabled {
+            timer.enable(after: delayedCloseTimeout)  // it measures inactivity
+        }
+        guard writeBuffer.isEmpty else { return }
+        if writeEndRequested, !writeShutDown {
+            shutdown(fd, Int32(SHUT_WR))
+            writeShutDown = true
+            if readEnded {
+                closeSocket(.localClose)
+                return
+            }
+        }
+        if let pendingClose {
+            if pendingClose == .flushWrite || delayedCloseTimeout <= .zero {
+                closeSocket(.localClose)
+            } else if delayedCloseTimer == nil {
+                armDelayedClose()
+            }
+        }
+    }
+
+    // MARK: - Closing
+
+    /// Closes the connection as `type` says. A no-op once closed; a second flushing close while one
+    /// is in progress only changes its type. Dispatcher thread.
+    public final func close(_ type: ConnectionCloseType) {
+        guard state != .closed else { return }
+        switch type {
+        case .abort:
+            Syscalls.setLingerZero(fd)
+            writeBuffer.drain(writeBuffer.count)
+            closeSocket(.localClose)
+        case .noFlush:
+            closeSocket(.localClose)
+        case .flushWrite, .flushWriteAndDelay:
+            if isConnecting {
+                closeSocket(.localClose)
+                return
+            }
+            pendingClose = type
+            if state == .open {
+                state = .closing
+                fileEvent?.setEnabled(isHalfCloseEnabled ? [.write] : [.write, .closed])
+            }
+            if writeBuffer.isEmpty {
+                if type == .flushWrite || delayedCloseTimeout <= .zero {
+                    closeSocket(.localClose)
+                } else {
+                    armDelayedClose()
+                }
+            } else {
+                if type == .flushWriteAndDelay, delayedCloseTimeout > .zero { armDelayedClose() }
+                fileEvent?.activate(.write)
+            }
+        }
+    }
+
+    private final func armDelayedClose() {
+        if delayedCloseTimer == nil {
+            delayedCloseTimer = try? TimerEvent(dispatcher: dispatcher) { [unowned self] in
+                self.stats.delayedCloseTimeouts &+= 1
+                self.closeSocket(.localClose)
+            }
+        }
+        delayedCloseTimer?.enable(after: delayedCloseTimeout)
+    }
+
+    /// Closes the socket and tells every callback, once.
+    final func closeSocket(_ event: ConnectionEvent) {
+        guard state != .closed else { return }
+        state = .closed
+        delayedCloseTimer = nil
+        willCloseSocket()
+        fileEvent = nil
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
+        writeBuffer.drain(writeBuffer.count)
+        let notified = callbacks
+        for callback in notified { callback.onEvent(event) }
+        callbacks.removeAll()
+        readFilters.removeAll()
+        writeFilters.removeAll()
+        if let keepAlive {
+            self.keepAlive = nil
+            dispatcher.deferredDelete(keepAlive)
+        }
+    }
+
+    /// Hook for subclasses: the socket is about to close (stop connect timers).
+    func willCloseSocket() {}
+
+    /// Hook for ``ClientConnection``: the socket became ready while connecting.
+    func completeConnect() {}
+
+    /// Raises `.connected` to every callback, then flushes anything written meanwhile.
+    final func raiseConnected() {
+        isConnecting = false
+        localAddress = Syscalls.localAddress(fd)
+        for callback in callbacks {
+            guard state == .open else { return }
+            callback.onEvent(.connected)
+        }
+        if state == .open, !writeBuffer.isEmpty { onWriteReady() }
+    }
+}
+
+@available(*, unavailable)
+extension Connection: Sendable {}
+
+/// Adapts a closure to ``ConnectionCallbacks``.
+private final class ConnectionEventHandler: ConnectionCallbacks {
+    let handler: (ConnectionEvent) -> Void
+    init(_ handler: @escaping (ConnectionEvent) -> Void) { self.handler = handler }
+    func onEvent(_ event: ConnectionEvent) { handler(event) }
+}

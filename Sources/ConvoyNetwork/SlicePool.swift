@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A per-thread free list of 16 KiB blocks, the storage of ``IOBuffer`` slices. Taking and giving
+/// back blocks at steady state allocates nothing. Each thread has its own pool (found through a
+/// pthread key), so no lock is involved; a block freed on another thread than the one that
+/// allocated it simply joins that thread's pool.
+final class SlicePool {
+    /// The size of every slice block.
+    static let sliceSize = 16_384
+    /// Blocks kept per thread beyond which freed blocks go back to the allocator (4 MiB).
+    static let maximumCached = 256
+
+    private var blocks: [UnsafeMutableRawPointer] = []
+
+    deinit {
+        for block in blocks { block.deallocate() }
+    }
+
+    @inline(__always)
+    func take() -> UnsafeMutableRawPointer {
+        if let block = blocks.popLast() { return block }
+        return UnsafeMutableRawPointer.allocate(byteCount: Self.sliceSize, alignment: 16)
+    }
+
+    @inline(__always)
+    func give(_ block: UnsafeMutableRawPointer) {
+        if blocks.count < Self.maximumCached {
+            blocks.append(block)
+        } else {
+            block.deallocate()
+        }
+    }
+
+    /// The calling thread's pool, created on first use and freed when the thread exits.
+    static var current: SlicePool {
+        if let existing = pthread_getspecific(key) {
+            return Unmanaged<SlicePool>.fromOpaque(existing).takeUnretainedValue()
+        }
+        let pool = SlicePool()
+        pthread_setspecific(key, Unmanaged.passRetained(pool).toOpaque())
+        return pool
+    }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let result = pthread_key_create(&key) { pool in
+            if let pool { Unmanaged<SlicePool>.fromOpaque(pool).release() }
+        }
+        precondition(result == 0, "pthread_key_create for the slice pool failed (\(result))")
+        return key
+    }()
+}

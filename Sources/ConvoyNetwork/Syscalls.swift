@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thin wrappers over the socket system calls: `EINTR` is retried, `EAGAIN` becomes
+/// ``IOResult/wouldBlock``, any other `errno` becomes a ``NetworkError`` naming the operation.
+/// Any thread (they act on the descriptor they are given).
+enum Syscalls {
+    /// `socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)`.
+    static func streamSocket(family: Int32, for address: SocketAddress) throws(NetworkError) -> Int32 {
+        #if canImport(Glibc)
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        #else
+        let type = SOCK_STREAM
+        #endif
+        let fd = socket(family, type, 0)
+        guard fd >= 0 else { throw NetworkError(operation: "socket for \(address)", errno: errno) }
+        return fd
+    }
+
+    static func setOption(_ fd: Int32, level: Int32, name: Int32, value: Int32, what: String) throws(NetworkError) {
+        var value = value
+        guard setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw NetworkError(operation: "setsockopt \(what)", errno: errno)
+        }
+    }
+
+    static func bind(_ fd: Int32, to address: SocketAddress) throws(NetworkError) {
+        let result = address.withSockaddr { Glibc.bind(fd, $0, $1) }
+        guard result == 0 else { throw NetworkError(operation: "bind to \(address)", errno: errno) }
+    }
+
+    static func listen(_ fd: Int32, backlog: Int32, address: SocketAddress) throws(NetworkError) {
+        guard Glibc.listen(fd, backlog) == 0 else { throw NetworkError(operation: "listen on \(address)", errno: errno) }
+    }
+
+    /// `accept`, then non-blocking and close-on-exec (`accept4` is a GNU extension the Glibc
+    /// module does not expose); nil on `EAGAIN`.
+    static func accept(_ fd: Int32) throws(NetworkError) -> (fd: Int32, peer: SocketAddress?)? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        while true {
+            let accepted = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.accept(fd, $0, &length)
+                }
+            }
+            if accepted >= 0 {
+                _ = fcntl(accepted, F_SETFL, fcntl(accepted, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(accepted, F_SETFD, FD_CLOEXEC)
+                return (accepted, SocketAddress(storage: storage))
+            }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return nil
+            case ECONNABORTED: continue  // the peer gave up before we accepted: take the next one
+            default: throw NetworkError(operation: "accept", errno: errno)
+            }
+        }
+    }
+
+    /// Starts a non-blocking connect: true when already connected, false when in progress.
+    static func connect(_ fd: Int32, to address: SocketAddress) throws(NetworkError) -> Bool {
+        while true {
+            let result = address.withSockaddr { Glibc.connect(fd, $0, $1) }
+            if result == 0 { return true }
+            switch errno {
+            case EINTR: continue
+            case EINPROGRESS, EAGAIN: return false
+            default: throw NetworkError(operation: "connect to \(address)", errno: errno)
+            }
+        }
+    }
+
+    /// The pending error of a socket (`SO_ERROR`), 0 when none.
+    static func pendingError(_ fd: Int32) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return errno }
+        return value
+    }
+
+    static func localAddress(_ fd: Int32) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return result == 0 ? SocketAddress(storage: storage) : nil
+    }
+
+    static func remoteAddress(_ fd: Int32) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        return result == 0 ? SocketAddress(storage: storage) : nil
+    }
+
+    /// Arms an abortive close: the next `close` sends RST instead of FIN.
+    static func setLingerZero(_ fd: Int32) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
+    static func readv(_ fd: Int32, _ vectors: UnsafeMutablePointer<iovec>, count: Int32) -> IOResult {
+        while true {
+            let result = Glibc.readv(fd, vectors, count)
+            if result > 0 { return .transferred(result) }
+            if result == 0 { return .endOfStream }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default: return .failed(NetworkError(operation: "readv", errno: errno))
+            }
+        }
+    }
+
+    static func writev(_ fd: Int32, _ vectors: UnsafeMutablePointer<iovec>, count: Int32) -> IOResult {
+        while true {
+            let result = Glibc.writev(fd, vectors, count)
+            if result >= 0 { return .transferred(result) }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default: return .failed(NetworkError(operation: "writev", errno: errno))
+            }
+        }
+    }
+}
