@@ -46,6 +46,21 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        .executableTarget(
+            name: "EchoServer",
+            dependencies: ["ConvoyDispatcher", "ConvoyNetwork"],
+            path: "Examples/EchoServer",
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "TCPProxy",
+            dependencies: ["ConvoyDispatcher", "ConvoyNetwork"],
+            path: "Examples/TCPProxy",
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
+
         // MARK: - Tests
         .testTarget(
             name: "ConvoyNetworkTests",
