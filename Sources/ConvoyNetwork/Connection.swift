@@ -10,16 +10,15 @@ import Darwin
 /// A non-blocking stream connection on a dispatcher: Envoy's `Network::ConnectionImpl`.
 ///
 /// - **Reading**: one edge-triggered ``FileEvent`` for read and write. On readiness the connection
-///   reads until `EAGAIN`, end of stream, or ``bufferLimit`` bytes are buffered (then it re-activates
-///   itself for a later iteration, so one busy peer cannot starve the others), and hands the read
-///   buffer to the read filters. End of stream is delivered once.
+///   reads until `EAGAIN`, end of stream, or just past ``bufferLimit`` unconsumed bytes, and hands
+///   the read buffer to the read filters. End of stream is delivered once.
 /// - **Writing**: ``write(_:endStream:)`` runs the write filters, moves the bytes into the write
 ///   buffer and activates the write event: everything written in one iteration goes out in one
 ///   `writev`.
-/// - **Flow control**: both buffers have watermarks at ``bufferLimit`` + 1 (low = half). A read
-///   buffer above it disables reading (the kernel then throttles the peer) until the consumer
-///   drains it; a write buffer above it tells every ``ConnectionCallbacks`` so the producer can
-///   `readDisable` its source. ``readDisable(_:)`` is reference-counted.
+/// - **Flow control**: a read buffer above ``bufferLimit`` disables reading (the kernel then
+///   throttles the peer) until the consumer drains it to half; a write buffer above
+///   ``bufferLimit`` + 1 tells every ``ConnectionCallbacks`` so the producer can `readDisable` its
+///   source, and again when it drains to half. ``readDisable(_:)`` is reference-counted.
 /// - **Closing**: ``close(_:)`` with a ``ConnectionCloseType``; half-close when enabled. The
 ///   ``ConnectionEvent`` for the close reaches every callback exactly once. A closed connection
 ///   releases itself through ``Dispatcher/deferredDelete(_:)``, never inside its own callback; keep
@@ -143,11 +142,12 @@ public class Connection: DeferredDeletable {
         return true
     }
 
-    /// Sets the per-direction buffer limit (watermarks at `limit + 1`, low at half). Dispatcher
+    /// Sets the per-direction buffer limit: reading stops once more than `limit` bytes wait
+    /// unconsumed, and the write buffer's high watermark is `limit + 1` (low at half). Dispatcher
     /// thread.
     public final func setBufferLimit(_ limit: Int) {
         bufferLimit = max(1, limit)
-        readBuffer.setWatermarks(high: bufferLimit + 1)
+        readBuffer.setWatermarks(high: bufferLimit)
         writeBuffer.setWatermarks(high: bufferLimit + 1)
     }
 
@@ -224,11 +224,10 @@ public class Connection: DeferredDeletable {
         var bytesThisEvent = 0
         if readDisableCount == 0 {
             readLoop: while true {
-                let room = bufferLimit - readBuffer.count
-                if room <= 0 {
-                    fileEvent?.activate(.read)  // more may be waiting: come back next iteration
-                    break
-                }
+                // Read at most one byte past the limit: crossing the read buffer's high watermark
+                // disables reading until the consumer drains it (then reading resumes by itself).
+                let room = bufferLimit + 1 - readBuffer.count
+                if room <= 0 { break }
                 switch readBuffer.read(from: fd, maxBytes: min(room, 16 * SlicePool.sliceSize)) {
                 case .transferred(let count):
                     bytesThisEvent += count

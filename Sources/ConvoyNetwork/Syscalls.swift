@@ -119,7 +119,26 @@ enum Syscalls {
         }
     }
 
+    /// Writes the vectors with `sendmsg(MSG_NOSIGNAL)`, so a peer that has gone away is an
+    /// `EPIPE` error and never a SIGPIPE that kills the process, whatever the process's signal
+    /// set-up; descriptors that are not sockets fall back to `writev`.
     static func writev(_ fd: Int32, _ vectors: UnsafeMutablePointer<iovec>, count: Int32) -> IOResult {
+        var message = msghdr()
+        message.msg_iov = vectors
+        message.msg_iovlen = Int(count)
+        while true {
+            let result = sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+            if result >= 0 { return .transferred(result) }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            case ENOTSOCK: return plainWritev(fd, vectors, count: count)
+            default: return .failed(NetworkError(operation: "writev", errno: errno))
+            }
+        }
+    }
+
+    private static func plainWritev(_ fd: Int32, _ vectors: UnsafeMutablePointer<iovec>, count: Int32) -> IOResult {
         while true {
             let result = Glibc.writev(fd, vectors, count)
             if result >= 0 { return .transferred(result) }

@@ -12,11 +12,13 @@ public final class SocketPair {
     /// The other end.
     public private(set) var second: Int32
 
-    /// Creates the pair (`socketpair(AF_UNIX, SOCK_STREAM)`), both ends non-blocking.
+    /// Creates the pair (`socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`), both ends non-blocking.
+    /// Close-on-exec matters: a child process spawned meanwhile (an exit test) must not keep a
+    /// copy open, or closing one end would never look like end of stream to the other.
     public init() throws {
         var fds: [Int32] = [-1, -1]
         #if canImport(Glibc)
-        let type = Int32(SOCK_STREAM.rawValue)
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         #else
         let type = SOCK_STREAM
         #endif
