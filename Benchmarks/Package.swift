@@ -22,10 +22,22 @@ let package = Package(
             dependencies: [.product(name: "ConvoyDispatcher", package: "main")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        .target(
+            name: "NetworkWorkloads",
+            dependencies: [.product(name: "ConvoyNetwork", package: "main")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // A C echo server on bufferevents and a C load generator, for the out-of-process echo
+        // comparison (scripts/echo.sh).
+        .executableTarget(
+            name: "CEchoServer",
+            linkerSettings: [.linkedLibrary("event")]
+        ),
+        .executableTarget(name: "EchoLoad"),
         // A plain executable that runs one operation N times, Swift or C: what callgrind counts.
         .executableTarget(
             name: "DispatcherOps",
-            dependencies: ["DispatcherWorkloads", "LibeventBaseline"],
+            dependencies: ["DispatcherWorkloads", "NetworkWorkloads", "LibeventBaseline"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
@@ -33,6 +45,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
                 "DispatcherWorkloads",
+                "NetworkWorkloads",
                 "LibeventBaseline",
             ],
             path: "Benchmarks/DispatcherBenchmarks",

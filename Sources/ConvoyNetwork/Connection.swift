@@ -40,13 +40,13 @@ public class Connection: DeferredDeletable {
     /// The peer's address.
     public final let remoteAddress: SocketAddress?
     /// Open, closing (flushing) or closed.
-    public final private(set) var state: ConnectionState = .open
+    @exclusivity(unchecked) public final private(set) var state: ConnectionState = .open
     /// Bytes read and not yet consumed by the read filters.
     public final let readBuffer = IOBuffer()
     /// Bytes waiting to be written.
     public final let writeBuffer = IOBuffer()
     /// I/O counters.
-    public final internal(set) var stats = ConnectionStats()
+    @exclusivity(unchecked) public final internal(set) var stats = ConnectionStats()
     /// Why the connection failed, when it did (a reset, a refused or timed-out connect).
     public final internal(set) var failure: NetworkError?
     /// How long a ``ConnectionCloseType/flushWriteAndDelay`` close waits for the peer (default 1 s;
@@ -55,21 +55,23 @@ public class Connection: DeferredDeletable {
     /// The most bytes buffered per direction before flow control acts (default 1 MiB).
     public final private(set) var bufferLimit: Int
 
-    final var fd: Int32
-    final var fileEvent: FileEvent?
-    final var isConnecting = false
-    private final var readDisableCount = 0
-    private final var isHalfCloseEnabled = false
-    private final var readEnded = false
-    private final var endOfStreamDelivered = false
-    private final var writeEndRequested = false
-    private final var writeShutDown = false
-    private final var pendingClose: ConnectionCloseType?
-    private final var redispatchBufferedData = false
-    private final var delayedCloseTimer: TimerEvent?
-    private final var callbacks: [any ConnectionCallbacks] = []
-    private final var readFilters: [any ReadFilter] = []
-    private final var writeFilters: [any WriteFilter] = []
+    // Everything below is confined to the dispatcher's thread and never accessed re-entrantly;
+    // unchecked exclusivity removes a dynamic check from every access on the I/O path.
+    @exclusivity(unchecked) final var fd: Int32
+    @exclusivity(unchecked) final var fileEvent: FileEvent?
+    @exclusivity(unchecked) final var isConnecting = false
+    @exclusivity(unchecked) private final var readDisableCount = 0
+    @exclusivity(unchecked) private final var isHalfCloseEnabled = false
+    @exclusivity(unchecked) private final var readEnded = false
+    @exclusivity(unchecked) private final var endOfStreamDelivered = false
+    @exclusivity(unchecked) private final var writeEndRequested = false
+    @exclusivity(unchecked) private final var writeShutDown = false
+    @exclusivity(unchecked) private final var pendingClose: ConnectionCloseType?
+    @exclusivity(unchecked) private final var redispatchBufferedData = false
+    @exclusivity(unchecked) private final var delayedCloseTimer: TimerEvent?
+    @exclusivity(unchecked) private final var callbacks: [any ConnectionCallbacks] = []
+    @exclusivity(unchecked) private final var readFilters: [any ReadFilter] = []
+    @exclusivity(unchecked) private final var writeFilters: [any WriteFilter] = []
     private final var keepAlive: Connection?
 
     /// Wraps an open, non-blocking socket that this connection now owns. Dispatcher thread.

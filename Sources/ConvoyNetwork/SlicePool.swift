@@ -14,7 +14,8 @@ final class SlicePool {
     /// Blocks kept per thread beyond which freed blocks go back to the allocator (4 MiB).
     static let maximumCached = 256
 
-    private var blocks: [UnsafeMutableRawPointer] = []
+    // One thread only, never re-entered: no dynamic exclusivity checks on the hot path.
+    @exclusivity(unchecked) private var blocks: [UnsafeMutableRawPointer] = []
 
     deinit {
         for block in blocks { block.deallocate() }

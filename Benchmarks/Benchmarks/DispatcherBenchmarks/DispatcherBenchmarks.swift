@@ -1,6 +1,7 @@
 import Benchmark
 import DispatcherWorkloads
 import LibeventBaseline
+import NetworkWorkloads
 
 // Each dispatcher operation in Swift (ConvoyDispatcher) next to the same operation written directly
 // on libevent in C (LibeventBaseline), in one run. Wall-clock figures are for ratios within a run;
@@ -46,6 +47,13 @@ let benchmarks: @Sendable () -> Void = {
     pair("deferred delete",
          swift: { try DispatcherWorkloads.deferredDeleteChurn(count: operations, batch: batch) },
          c: { withLoop { Int(baseline_deferred_delete_churn($0, UInt64(operations), UInt64(batch))) } })
+    // Network: 1 000 echo round trips over loopback TCP on one thread (connection set-up included).
+    pair("echo 64 B over TCP (ConvoyNetwork vs bufferevent)",
+         swift: { try NetworkWorkloads.echoRoundTrips(count: operations, size: 64) },
+         c: { withLoop { Int(baseline_echo_round_trips($0, UInt64(operations), 64)) } })
+    pair("echo 16 KiB over TCP (ConvoyNetwork vs bufferevent)",
+         swift: { try NetworkWorkloads.echoRoundTrips(count: operations, size: 16_384) },
+         c: { withLoop { Int(baseline_echo_round_trips($0, UInt64(operations), 16_384)) } })
 }
 
 private func withLoop(_ body: (OpaquePointer) -> Int) -> Int {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DispatcherWorkloads
+import NetworkWorkloads
 import LibeventBaseline
 
 // Runs one workload N times, in Swift (ConvoyDispatcher) or C (raw libevent), and prints the
@@ -9,11 +10,11 @@ import LibeventBaseline
 // takes the difference, which cancels start-up cost.
 //
 //     DispatcherOps WORKLOAD swift|c N
-//     WORKLOAD: post timer activate pingpong deferred
+//     WORKLOAD: post timer activate pingpong deferred echo64 echo16k
 
 let arguments = CommandLine.arguments
 guard arguments.count == 4, let count = Int(arguments[3]), count >= 0, ["swift", "c"].contains(arguments[2]) else {
-    print("usage: DispatcherOps post|timer|activate|pingpong|deferred swift|c N")
+    print("usage: DispatcherOps post|timer|activate|pingpong|deferred|echo64|echo16k swift|c N")
     exit(2)
 }
 let swift = arguments[2] == "swift"
@@ -58,6 +59,15 @@ case "deferred":
     } else {
         let loop = baseline_loop_new()
         result = Int(baseline_deferred_delete_churn(loop, UInt64(count), UInt64(batch)))
+        baseline_loop_free(loop)
+    }
+case "echo64", "echo16k":
+    let size = arguments[1] == "echo64" ? 64 : 16_384
+    if swift {
+        result = try NetworkWorkloads.echoRoundTrips(count: count, size: size)
+    } else {
+        let loop = baseline_loop_new()
+        result = Int(baseline_echo_round_trips(loop, UInt64(count), UInt64(size)))
         baseline_loop_free(loop)
     }
 default:

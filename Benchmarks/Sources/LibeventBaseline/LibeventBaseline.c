@@ -310,3 +310,90 @@ uint64_t baseline_deferred_delete_churn(baseline_loop *loop, uint64_t count, uin
     baseline_run_nonblock(loop);
     return loop->deleted - before;
 }
+
+// MARK: - Echo over bufferevents (the partner of the ConvoyNetwork echo)
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+typedef struct {
+    baseline_loop *loop;
+    struct bufferevent *client;
+    struct bufferevent *server;
+    unsigned char *message;
+    uint64_t size;
+    uint64_t target;
+    uint64_t completed;
+    uint64_t pending;
+} echo_state;
+
+static void echo_server_read(struct bufferevent *bev, void *arg) {
+    (void)arg;
+    bufferevent_write_buffer(bev, bufferevent_get_input(bev));
+}
+
+static void echo_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *address, int length, void *arg) {
+    (void)listener;
+    (void)address;
+    (void)length;
+    echo_state *state = arg;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    state->server = bufferevent_socket_new(state->loop->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(state->server, echo_server_read, NULL, NULL, state);
+    bufferevent_enable(state->server, EV_READ | EV_WRITE);
+}
+
+static void echo_client_read(struct bufferevent *bev, void *arg) {
+    echo_state *state = arg;
+    struct evbuffer *input = bufferevent_get_input(bev);
+    size_t available = evbuffer_get_length(input);
+    evbuffer_drain(input, available);
+    state->pending -= available < state->pending ? available : state->pending;
+    if (state->pending == 0) {
+        if (++state->completed == state->target) {
+            event_base_loopexit(state->loop->base, NULL);
+            return;
+        }
+        state->pending = state->size;
+        bufferevent_write(bev, state->message, state->size);
+    }
+}
+
+static void echo_client_event(struct bufferevent *bev, short what, void *arg) {
+    echo_state *state = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        state->pending = state->size;
+        bufferevent_write(bev, state->message, state->size);
+    } else if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+        event_base_loopexit(state->loop->base, NULL);
+    }
+}
+
+uint64_t baseline_echo_round_trips(baseline_loop *loop, uint64_t count, uint64_t size) {
+    echo_state state = {loop, NULL, NULL, malloc(size), size, count, 0, 0};
+    memset(state.message, 'x', size);
+    struct sockaddr_in address = {0};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct evconnlistener *listener = evconnlistener_new_bind(
+        loop->base, echo_accept, &state, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, (struct sockaddr *)&address, sizeof address);
+    socklen_t length = sizeof address;
+    getsockname(evconnlistener_get_fd(listener), (struct sockaddr *)&address, &length);
+    state.client = bufferevent_socket_new(loop->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(state.client, echo_client_read, NULL, echo_client_event, &state);
+    bufferevent_enable(state.client, EV_READ | EV_WRITE);
+    bufferevent_socket_connect(state.client, (struct sockaddr *)&address, sizeof address);
+    if (count > 0) event_base_loop(loop->base, 0);
+    bufferevent_free(state.client);
+    if (state.server) bufferevent_free(state.server);
+    evconnlistener_free(listener);
+    free(state.message);
+    return state.completed;
+}

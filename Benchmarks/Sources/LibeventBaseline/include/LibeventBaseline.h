@@ -39,4 +39,9 @@ uint64_t baseline_ping_pong(baseline_loop *loop, uint64_t count);
 /// objects frees them FIFO. Returns objects freed.
 uint64_t baseline_deferred_delete_churn(baseline_loop *loop, uint64_t count, uint64_t batch);
 
+/// `count` echo round trips of `size`-byte messages over loopback TCP inside one base: an
+/// evconnlistener whose bufferevents echo what they read, and a client bufferevent that sends a
+/// message and waits for its echo before sending the next. Returns round trips completed.
+uint64_t baseline_echo_round_trips(baseline_loop *loop, uint64_t count, uint64_t size);
+
 #endif
