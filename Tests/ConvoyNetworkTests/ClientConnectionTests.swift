@@ -22,12 +22,7 @@ struct ClientConnectionTests {
         client.connect()
         client.addEventHandler { events.append($0) }  // attached after connect(): still sees the failure
         #expect(events.isEmpty, "never reported from inside connect()")
-        var iterations = 0
-        while events.isEmpty && iterations < 10_000 {
-            dispatcher.run(.nonBlock)
-            iterations += 1
-            if events.isEmpty { usleep(100) }
-        }
+        #expect(runLoop(dispatcher) { !events.isEmpty })
         #expect(events == [.remoteClose])
         #expect(client.failure?.errno == ECONNREFUSED)
         #expect(client.failure?.description.contains("connect to \(closedPort)") == true)
@@ -61,7 +56,6 @@ struct ClientConnectionTests {
     @Test("IPv6 loopback works end to end")
     func ipv6() throws {
         let dispatcher = try Dispatcher(name: "ipv6")
-        var received: [UInt8] = []
         let address = try #require(SocketAddress("[::1]:0"))
         let listener: Listener
         do {
@@ -73,14 +67,8 @@ struct ClientConnectionTests {
         let collector = Collector(client)
         client.connect()
         client.write(IOBuffer("v6"))
-        var iterations = 0
-        while collector.received.count < 2 && iterations < 10_000 {
-            dispatcher.run(.nonBlock)
-            iterations += 1
-            usleep(100)
-        }
-        received = collector.received
-        #expect(received == Array("v6".utf8))
+        #expect(runLoop(dispatcher) { collector.received.count == 2 })
+        #expect(collector.received == Array("v6".utf8))
         #expect(listener.localAddress.description.hasPrefix("[::1]:"))
     }
 }

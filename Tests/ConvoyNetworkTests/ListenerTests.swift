@@ -73,12 +73,7 @@ struct ListenerTests {
         let collector = Collector(client)
         client.connect()
         client.write(IOBuffer("over a unix socket"))
-        var iterations = 0
-        while collector.received.count < 18 && iterations < 10_000 {
-            dispatcher.run(.nonBlock)
-            iterations += 1
-            usleep(100)
-        }
+        #expect(runLoop(dispatcher) { collector.received.count == 18 })
         #expect(collector.received == Array("over a unix socket".utf8))
     }
 }

@@ -35,15 +35,22 @@ final class LoopbackHarness {
     /// time (a hang guard, not a timing assertion).
     @discardableResult
     func run(until condition: () -> Bool, limit: Duration = .seconds(30)) -> Bool {
-        let clock = SystemTimeSource()
-        let deadline = clock.now() + limit
-        while !condition() {
-            if clock.now() > deadline { return false }
-            dispatcher.run(.nonBlock)
-            if !condition() { usleep(200) }
-        }
-        return true
+        runLoop(dispatcher, until: condition, limit: limit)
     }
+}
+
+/// Runs `dispatcher` an iteration at a time until `condition` holds; false if it did not within
+/// `limit` of wall time (a hang guard, not a timing assertion).
+@discardableResult
+func runLoop(_ dispatcher: Dispatcher, until condition: () -> Bool, limit: Duration = .seconds(30)) -> Bool {
+    let clock = SystemTimeSource()
+    let deadline = clock.now() + limit
+    while !condition() {
+        if clock.now() > deadline { return false }
+        dispatcher.run(.nonBlock)
+        if !condition() { usleep(200) }
+    }
+    return true
 }
 
 /// Records a connection's events (in order) for assertions.
