@@ -35,7 +35,8 @@ public final class ClientConnection: Connection {
 
     /// Starts connecting. Dispatcher thread; once.
     public func connect() {
-        precondition(!isConnecting && immediateFailure == nil, "ClientConnection \(id): connect() called twice")
+        checkThread("connect()")
+        trapUnless(!isConnecting && immediateFailure == nil, "ClientConnection \(id): connect() called twice")
         guard state == .open, let remoteAddress else { return }
         isConnecting = true
         do {

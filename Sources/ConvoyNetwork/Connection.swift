@@ -21,8 +21,9 @@ import Darwin
 ///   source, and again when it drains to half. ``readDisable(_:)`` is reference-counted.
 /// - **Closing**: ``close(_:)`` with a ``ConnectionCloseType``; half-close when enabled. The
 ///   ``ConnectionEvent`` for the close reaches every callback exactly once. A closed connection
-///   releases itself through ``Dispatcher/deferredDelete(_:)``, never inside its own callback; keep
-///   a reference only as long as you need one.
+///   releases itself through ``Dispatcher/deferredDelete(_:)``, never inside its own callback. An
+///   open connection keeps itself alive, so nobody has to hold it; one that is no longer wanted
+///   must be closed, not just dropped.
 ///
 /// Confined to its dispatcher's thread.
 public class Connection: DeferredDeletable {
@@ -115,21 +116,25 @@ public class Connection: DeferredDeletable {
 
     /// Attaches `callbacks`; they receive every later event. Dispatcher thread.
     public final func addCallbacks(_ callbacks: any ConnectionCallbacks) {
+        checkThread("addCallbacks(_:)")
         self.callbacks.append(callbacks)
     }
 
     /// Attaches a closure that receives every later event. Dispatcher thread.
     public final func addEventHandler(_ handler: @escaping (ConnectionEvent) -> Void) {
+        checkThread("addEventHandler(_:)")
         callbacks.append(ConnectionEventHandler(handler))
     }
 
     /// Appends a read filter (read filters run first-added first). Dispatcher thread.
     public final func addReadFilter(_ filter: any ReadFilter) {
+        checkThread("addReadFilter(_:)")
         readFilters.append(filter)
     }
 
     /// Appends a write filter (write filters run last-added first). Dispatcher thread.
     public final func addWriteFilter(_ filter: any WriteFilter) {
+        checkThread("addWriteFilter(_:)")
         writeFilters.append(filter)
     }
 
@@ -137,6 +142,7 @@ public class Connection: DeferredDeletable {
     /// there are no read filters. Dispatcher thread.
     @discardableResult
     public final func initializeReadFilters() -> Bool {
+        checkThread("initializeReadFilters()")
         guard !readFilters.isEmpty else { return false }
         for filter in readFilters {
             guard state == .open, filter.onNewConnection(self) == .continue else { break }
@@ -148,6 +154,7 @@ public class Connection: DeferredDeletable {
     /// unconsumed, and the write buffer's high watermark is `limit + 1` (low at half). Dispatcher
     /// thread.
     public final func setBufferLimit(_ limit: Int) {
+        checkThread("setBufferLimit(_:)")
         bufferLimit = max(1, limit)
         readBuffer.setWatermarks(high: bufferLimit)
         writeBuffer.setWatermarks(high: bufferLimit + 1)
@@ -189,13 +196,14 @@ public class Connection: DeferredDeletable {
     /// closing is still noticed. Re-enabling re-dispatches bytes already buffered. Tolerated on a
     /// closed connection. Dispatcher thread.
     public final func readDisable(_ disable: Bool) {
+        checkThread("readDisable(_:)")
         if disable {
             readDisableCount += 1
             if readDisableCount == 1, state == .open {
                 fileEvent?.setEnabled(isHalfCloseEnabled ? [.write] : [.write, .closed])
             }
         } else {
-            precondition(readDisableCount > 0, "Connection \(id): readDisable(false) without a matching readDisable(true)")
+            trapUnless(readDisableCount > 0, "Connection \(id): readDisable(false) without a matching readDisable(true)")
             readDisableCount -= 1
             if readDisableCount == 0, state == .open {
                 fileEvent?.setEnabled([.read, .write])
@@ -277,11 +285,12 @@ public class Connection: DeferredDeletable {
     /// everything is written (half-close). Writing after the end of stream traps; writing to a
     /// closed or closing connection is ignored. Dispatcher thread.
     public final func write(_ data: IOBuffer, endStream: Bool = false) {
+        checkThread("write(_:endStream:)")
         guard state == .open else {
             data.drain(data.count)
             return
         }
-        precondition(!writeEndRequested, "Connection \(id): write after the end of stream was written")
+        trapUnless(!writeEndRequested, "Connection \(id): write after the end of stream was written")
         for filter in writeFilters.reversed() {
             if filter.onWrite(data, endStream: endStream) == .stopIteration { return }
         }
@@ -332,6 +341,7 @@ public class Connection: DeferredDeletable {
     /// Closes the connection as `type` says. A no-op once closed; a second flushing close while one
     /// is in progress only changes its type. Dispatcher thread.
     public final func close(_ type: ConnectionCloseType) {
+        checkThread("close(_:)")
         guard state != .closed else { return }
         switch type {
         case .abort:
@@ -394,6 +404,12 @@ public class Connection: DeferredDeletable {
             self.keepAlive = nil
             dispatcher.deferredDelete(keepAlive)
         }
+    }
+
+    /// Traps, naming the call, when used off the dispatcher's thread.
+    @inline(__always)
+    final func checkThread(_ operation: StaticString) {
+        trapUnless(dispatcher.isThreadSafe, "Connection.\(operation) called off the thread of dispatcher '\(dispatcher.name)'")
     }
 
     /// Hook for subclasses: the socket is about to close (stop connect timers).

@@ -161,7 +161,7 @@ public final class IOBuffer {
     /// Moves the first `length` bytes of `other` (all of them if it holds fewer) to the end of
     /// this buffer. Whole slices change hands without copying; a partial slice is copied.
     public func move(from other: IOBuffer, length: Int) {
-        precondition(other !== self, "IOBuffer.move(from:) from itself")
+        trapUnless(other !== self, "IOBuffer.move(from:) from itself")
         var remaining = min(length, other.count)
         guard remaining > 0 else { return }
         let moved = remaining
@@ -206,7 +206,7 @@ public final class IOBuffer {
 
     /// The byte at `offset` from the start. Traps when out of range.
     public func byte(at offset: Int) -> UInt8 {
-        precondition(offset >= 0 && offset < count, "IOBuffer.byte(at: \(offset)) out of range 0..<\(count)")
+        trapUnless(offset >= 0 && offset < count, "IOBuffer.byte(at: \(offset)) out of range 0..<\(count)")
         var remaining = offset
         for index in 0..<sliceCount {
             let slice = slot(index).pointee

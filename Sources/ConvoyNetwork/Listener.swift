@@ -88,12 +88,14 @@ public final class Listener {
 
     /// Starts accepting again after ``disable()``. Dispatcher thread.
     public func enable() {
+        trapUnless(dispatcher.isThreadSafe, "Listener.enable() called off the thread of dispatcher '\(dispatcher.name)'")
         isEnabled = true
         updateInterest()
     }
 
     /// Stops accepting; queued connections wait in the backlog. Dispatcher thread.
     public func disable() {
+        trapUnless(dispatcher.isThreadSafe, "Listener.disable() called off the thread of dispatcher '\(dispatcher.name)'")
         isEnabled = false
         updateInterest()
     }
