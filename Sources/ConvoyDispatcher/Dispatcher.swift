@@ -38,7 +38,7 @@ public final class Dispatcher: @unchecked Sendable {
     // thread touches them and no access overlaps another (batches are swapped into locals before
     // they are walked), while the dynamic checks cost ~120 instructions per posted task.
 
-    /// How long ``run(_:)`` keeps looping.
+    /// How long ``run(_:)`` keeps looping. Any thread.
     public enum RunMode: Sendable {
         /// Loop until nothing is registered any more (no enabled events, no pending work) or
         /// ``exit()`` is called.

@@ -20,11 +20,11 @@ import Darwin
 public final class FileEvent {
     /// The dispatcher whose thread runs the callback.
     public let dispatcher: Dispatcher
-    /// The watched descriptor (not owned).
+    /// The watched descriptor (not owned). Dispatcher thread.
     public let fileDescriptor: Int32
-    /// Edge or level triggering, fixed at creation.
+    /// Edge or level triggering, fixed at creation. Dispatcher thread.
     public let trigger: FileTriggerType
-    /// The readiness currently asked for.
+    /// The readiness currently asked for. Dispatcher thread.
     @exclusivity(unchecked) public private(set) var enabledEvents: FileReadyType
 
     private let callback: (FileReadyType) -> Void

@@ -2,17 +2,17 @@
 /// passed to ``FileEvent/setEnabled(_:)``. The raw values match Envoy's (`Read` 1, `Write` 2,
 /// `Closed` 4). A plain value: any thread may create or inspect one.
 public struct FileReadyType: OptionSet, Sendable, Hashable, CustomStringConvertible {
-    /// The raw bit mask.
+    /// The raw bit mask. Any thread.
     public let rawValue: UInt32
 
     /// Creates a mask from raw bits. Any thread.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    /// The descriptor has bytes to read, or end of stream.
+    /// The descriptor has bytes to read, or end of stream. Any thread.
     public static let read = FileReadyType(rawValue: 0x1)
-    /// The descriptor can accept more bytes.
+    /// The descriptor can accept more bytes. Any thread.
     public static let write = FileReadyType(rawValue: 0x2)
-    /// The peer closed its end (`EPOLLRDHUP`); used for early-close detection while reads are off.
+    /// The peer closed its end (`EPOLLRDHUP`); used for early-close detection while reads are off. Any thread.
     public static let closed = FileReadyType(rawValue: 0x4)
 
     /// `read|write|closed` style text for logs. Any thread.

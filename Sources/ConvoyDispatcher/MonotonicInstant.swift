@@ -1,7 +1,7 @@
 /// A point on a monotonic clock, in nanoseconds since that clock's arbitrary origin.
 /// A plain value: any thread.
 public struct MonotonicInstant: Comparable, Hashable, Sendable, CustomStringConvertible {
-    /// Nanoseconds since the clock's origin (boot, for ``SystemTimeSource``).
+    /// Nanoseconds since the clock's origin (boot, for ``SystemTimeSource``). Any thread.
     public var nanoseconds: UInt64
 
     /// Creates an instant. Any thread.

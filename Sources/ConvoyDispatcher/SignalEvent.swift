@@ -19,7 +19,7 @@ import Synchronization
 public final class SignalEvent {
     /// The dispatcher whose thread runs the callback.
     public let dispatcher: Dispatcher
-    /// The signal number, e.g. `SIGTERM`.
+    /// The signal number, e.g. `SIGTERM`. Dispatcher thread.
     public let signalNumber: Int32
 
     private let callback: () -> Void

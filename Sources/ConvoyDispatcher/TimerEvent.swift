@@ -16,7 +16,7 @@ import Darwin
 ///
 /// Confined to its dispatcher's thread: every member traps when called from another thread.
 public final class TimerEvent {
-    /// The longest delay honoured; longer ones are clipped to it (about 68 years).
+    /// The longest delay honoured; longer ones are clipped to it (about 68 years). Any thread.
     public static let maximumDelay = Duration.seconds(Int64(Int32.max))
 
     /// The dispatcher whose thread runs the callback.

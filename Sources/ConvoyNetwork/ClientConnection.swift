@@ -18,7 +18,7 @@ import Darwin
 ///
 /// Confined to its dispatcher's thread.
 public final class ClientConnection: Connection {
-    /// How long connecting may take (nil: no limit beyond the kernel's).
+    /// How long connecting may take (nil: no limit beyond the kernel's). Dispatcher thread.
     public let connectTimeout: Duration?
 
     private var connectTimer: TimerEvent?

@@ -29,31 +29,31 @@ import Darwin
 public class Connection: DeferredDeletable {
     private static let nextID = Atomic<UInt64>(1)
 
-    /// The default ``bufferLimit``: 1 MiB, as Envoy's per-connection buffer limit.
+    /// The default ``bufferLimit``: 1 MiB, as Envoy's per-connection buffer limit. Any thread.
     public static let defaultBufferLimit = 1 << 20
 
     /// The dispatcher whose thread runs this connection.
     public final let dispatcher: Dispatcher
-    /// A process-wide unique id, for logs.
+    /// A process-wide unique id, for logs. Dispatcher thread.
     public final let id: UInt64
-    /// This side's address.
+    /// This side's address. Dispatcher thread.
     public final internal(set) var localAddress: SocketAddress?
-    /// The peer's address.
+    /// The peer's address. Dispatcher thread.
     public final let remoteAddress: SocketAddress?
-    /// Open, closing (flushing) or closed.
+    /// Open, closing (flushing) or closed. Dispatcher thread.
     @exclusivity(unchecked) public final private(set) var state: ConnectionState = .open
-    /// Bytes read and not yet consumed by the read filters.
+    /// Bytes read and not yet consumed by the read filters. Dispatcher thread.
     public final let readBuffer = IOBuffer()
-    /// Bytes waiting to be written.
+    /// Bytes waiting to be written. Dispatcher thread.
     public final let writeBuffer = IOBuffer()
-    /// I/O counters.
+    /// I/O counters. Dispatcher thread.
     @exclusivity(unchecked) public final internal(set) var stats = ConnectionStats()
-    /// Why the connection failed, when it did (a reset, a refused or timed-out connect).
+    /// Why the connection failed, when it did (a reset, a refused or timed-out connect). Dispatcher thread.
     public final internal(set) var failure: NetworkError?
     /// How long a ``ConnectionCloseType/flushWriteAndDelay`` close waits for the peer (default 1 s;
-    /// zero: do not wait).
+    /// zero: do not wait). Dispatcher thread.
     public final var delayedCloseTimeout: Duration = .seconds(1)
-    /// The most bytes buffered per direction before flow control acts (default 1 MiB).
+    /// The most bytes buffered per direction before flow control acts (default 1 MiB). Dispatcher thread.
     public final private(set) var bufferLimit: Int
 
     // Everything below is confined to the dispatcher's thread and never accessed re-entrantly;
@@ -186,7 +186,7 @@ public class Connection: DeferredDeletable {
         try? Syscalls.setOption(fd, level: SOL_SOCKET, name: SO_RCVBUF, value: Int32(clamping: bytes), what: "SO_RCVBUF")
     }
 
-    /// True while no ``readDisable(_:)`` is outstanding.
+    /// True while no ``readDisable(_:)`` is outstanding. Dispatcher thread.
     public final var isReadEnabled: Bool { readDisableCount == 0 }
 
     // MARK: - Reading

@@ -1,4 +1,4 @@
-/// What happened to a ``Connection``; each is delivered at most once per connection.
+/// What happened to a ``Connection``; each is delivered at most once per connection. Any thread.
 public enum ConnectionEvent: Sendable, Equatable {
     /// A ``ClientConnection`` finished connecting.
     case connected
@@ -8,7 +8,7 @@ public enum ConnectionEvent: Sendable, Equatable {
     case localClose
 }
 
-/// How ``Connection/close(_:)`` treats bytes still waiting to be written.
+/// How ``Connection/close(_:)`` treats bytes still waiting to be written. Any thread.
 public enum ConnectionCloseType: Sendable, Equatable {
     /// Write everything buffered, then close.
     case flushWrite
@@ -21,7 +21,7 @@ public enum ConnectionCloseType: Sendable, Equatable {
     case abort
 }
 
-/// The lifecycle of a ``Connection``.
+/// The lifecycle of a ``Connection``. Any thread.
 public enum ConnectionState: Sendable, Equatable {
     /// Reading and writing.
     case open
@@ -33,18 +33,18 @@ public enum ConnectionState: Sendable, Equatable {
 
 /// Per-connection I/O counters. A plain value.
 public struct ConnectionStats: Sendable, Equatable {
-    /// Bytes read from the socket.
+    /// Bytes read from the socket. Any thread.
     public var bytesRead: UInt64 = 0
-    /// Bytes written to the socket.
+    /// Bytes written to the socket. Any thread.
     public var bytesWritten: UInt64 = 0
-    /// `readv` calls that returned data.
+    /// `readv` calls that returned data. Any thread.
     public var reads: UInt64 = 0
-    /// `writev` calls that wrote data.
+    /// `writev` calls that wrote data. Any thread.
     public var writes: UInt64 = 0
-    /// Delayed closes ended by their timer rather than by the peer.
+    /// Delayed closes ended by their timer rather than by the peer. Any thread.
     public var delayedCloseTimeouts: UInt64 = 0
 
-    /// All zero.
+    /// All zero. Any thread.
     public init() {}
 }
 
@@ -66,7 +66,7 @@ extension ConnectionCallbacks {
     public func onBelowWriteBufferLowWatermark() {}
 }
 
-/// Whether a filter lets the rest of the chain see what it saw.
+/// Whether a filter lets the rest of the chain see what it saw. Any thread.
 public enum FilterStatus: Sendable, Equatable {
     /// Pass on to the next filter.
     case `continue`

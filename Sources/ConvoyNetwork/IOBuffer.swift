@@ -31,16 +31,17 @@ public final class IOBuffer {
         @inline(__always) var isPooled: Bool { capacity == SlicePool.sliceSize }
     }
 
-    /// Slices handed to one `readv`, as in Envoy ("reads of 128k, using 16k slices").
+    /// Slices handed to one `readv`, as in Envoy ("reads of 128k, using 16k slices"). Any thread.
     public static let maximumReadSlices = 8
-    /// Slices handed to one `writev`.
+    /// Slices handed to one `writev`. Any thread.
     public static let maximumWriteSlices = 16
     /// Slices at most this long are copied into the destination's tail by `move` when they fit.
     static let copyThreshold = 4_096
 
-    /// Bytes in the buffer.
     // Confined to one thread and never accessed re-entrantly: the dynamic exclusivity checks on
     // these fields cost ~10 000 instructions per small echo round trip.
+
+    /// Bytes in the buffer. The owning thread.
     @exclusivity(unchecked) public private(set) var count = 0
 
     @exclusivity(unchecked) private var ring: UnsafeMutablePointer<Slice>
@@ -52,15 +53,15 @@ public final class IOBuffer {
     @exclusivity(unchecked) private var highWatermark = 0
     @exclusivity(unchecked) private var lowWatermark = 0
     @exclusivity(unchecked) private var overflowWatermark = 0
-    /// True between an above-high and the matching below-low notification.
+    /// True between an above-high and the matching below-low notification. The owning thread.
     @exclusivity(unchecked) public private(set) var isAboveHighWatermark = false
     @exclusivity(unchecked) private var overflowNotified = false
 
-    /// Called once when the length rises above the high watermark.
+    /// Called once when the length rises above the high watermark. The owning thread.
     public var onAboveHighWatermark: (() -> Void)?
-    /// Called once when the length falls to the low watermark (high / 2) after a high one.
+    /// Called once when the length falls to the low watermark (high / 2) after a high one. The owning thread.
     public var onBelowLowWatermark: (() -> Void)?
-    /// Called once when the length rises above `high × overflowMultiplier`.
+    /// Called once when the length rises above `high × overflowMultiplier`. The owning thread.
     public var onAboveOverflowWatermark: (() -> Void)?
 
     /// An empty buffer. Any thread (it then belongs to the thread that uses it).
@@ -86,16 +87,16 @@ public final class IOBuffer {
         ring.deallocate()
     }
 
-    /// True when the buffer holds no bytes.
+    /// True when the buffer holds no bytes. The owning thread.
     public var isEmpty: Bool { count == 0 }
 
-    /// Number of slices in the chain (for tests and diagnostics).
+    /// Number of slices in the chain (for tests and diagnostics). The owning thread.
     public var numberOfSlices: Int { sliceCount }
 
     // MARK: - Watermarks
 
     /// Sets the high watermark (`0` turns watermarks off) and the overflow multiplier (`0`: no
-    /// overflow notification). The low watermark is `high / 2`.
+    /// overflow notification). The low watermark is `high / 2`. The owning thread.
     public func setWatermarks(high: Int, overflowMultiplier: Int = 0) {
         highWatermark = high
         lowWatermark = high / 2
@@ -121,7 +122,7 @@ public final class IOBuffer {
 
     // MARK: - Adding and removing bytes
 
-    /// Appends a copy of `bytes`.
+    /// Appends a copy of `bytes`. The owning thread.
     public func append(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
         appendRaw(bytes)
@@ -129,7 +130,7 @@ public final class IOBuffer {
         checkWatermarks()
     }
 
-    /// Appends a copy of `bytes`.
+    /// Appends a copy of `bytes`. The owning thread.
     public func append(_ bytes: some Collection<UInt8>) {
         if let done = bytes.withContiguousStorageIfAvailable({ append(UnsafeRawBufferPointer($0)) }) {
             return done
@@ -137,13 +138,13 @@ public final class IOBuffer {
         Array(bytes).withUnsafeBytes { append($0) }
     }
 
-    /// Appends `text` as UTF-8.
+    /// Appends `text` as UTF-8. The owning thread.
     public func append(_ text: String) {
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
-    /// Removes the first `length` bytes (all of them if `length` is larger).
+    /// Removes the first `length` bytes (all of them if `length` is larger). The owning thread.
     public func drain(_ length: Int) {
         let length = min(length, count)
         guard length > 0 else { return }
@@ -153,13 +154,13 @@ public final class IOBuffer {
     }
 
     /// Moves every byte of `other` to the end of this buffer, leaving `other` empty. Whole slices
-    /// change hands without copying.
+    /// change hands without copying. The owning thread.
     public func move(from other: IOBuffer) {
         move(from: other, length: other.count)
     }
 
     /// Moves the first `length` bytes of `other` (all of them if it holds fewer) to the end of
-    /// this buffer. Whole slices change hands without copying; a partial slice is copied.
+    /// this buffer. Whole slices change hands without copying; a partial slice is copied. The owning thread.
     public func move(from other: IOBuffer, length: Int) {
         trapUnless(other !== self, "IOBuffer.move(from:) from itself")
         var remaining = min(length, other.count)
@@ -195,7 +196,7 @@ public final class IOBuffer {
 
     // MARK: - Looking without removing
 
-    /// Calls `body` with each slice's bytes in order until it returns false.
+    /// Calls `body` with each slice's bytes in order until it returns false. The owning thread.
     public func forEachSlice(_ body: (UnsafeRawBufferPointer) throws -> Bool) rethrows {
         for index in 0..<sliceCount {
             let slice = slot(index).pointee
@@ -204,7 +205,7 @@ public final class IOBuffer {
         }
     }
 
-    /// The byte at `offset` from the start. Traps when out of range.
+    /// The byte at `offset` from the start. Traps when out of range. The owning thread.
     public func byte(at offset: Int) -> UInt8 {
         trapUnless(offset >= 0 && offset < count, "IOBuffer.byte(at: \(offset)) out of range 0..<\(count)")
         var remaining = offset
@@ -216,7 +217,7 @@ public final class IOBuffer {
         fatalError("unreachable: IOBuffer length out of step with its slices")
     }
 
-    /// The offset of the first `byte` at or after `start`, or nil.
+    /// The offset of the first `byte` at or after `start`, or nil. The owning thread.
     public func firstIndex(of byte: UInt8, from start: Int = 0) -> Int? {
         var base = 0
         for index in 0..<sliceCount {
@@ -232,7 +233,7 @@ public final class IOBuffer {
     }
 
     /// The offset of the first occurrence of `needle` at or after `start` (it may span slices),
-    /// or nil.
+    /// or nil. The owning thread.
     public func search(for needle: some Collection<UInt8>, from start: Int = 0) -> Int? {
         let needle = Array(needle)
         guard let first = needle.first else { return start <= count ? start : nil }
@@ -250,7 +251,7 @@ public final class IOBuffer {
         return nil
     }
 
-    /// Copies bytes starting at `offset` into `destination`; returns how many were copied.
+    /// Copies bytes starting at `offset` into `destination`; returns how many were copied. The owning thread.
     @discardableResult
     public func copyBytes(into destination: UnsafeMutableRawBufferPointer, from offset: Int = 0) -> Int {
         guard let target = destination.baseAddress else { return 0 }
@@ -270,18 +271,18 @@ public final class IOBuffer {
         return copied
     }
 
-    /// A copy of every byte (for tests, logs and small payloads).
+    /// A copy of every byte (for tests, logs and small payloads). The owning thread.
     public var bytes: [UInt8] {
         [UInt8](unsafeUninitializedCapacity: count) { storage, initialized in
             initialized = copyBytes(into: UnsafeMutableRawBufferPointer(storage))
         }
     }
 
-    /// The bytes decoded as UTF-8 (invalid sequences repaired).
+    /// The bytes decoded as UTF-8 (invalid sequences repaired). The owning thread.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Makes the first `length` bytes (at most ``count``) contiguous and returns them. Copies only
-    /// when they span slices. The pointer is valid until the buffer next changes.
+    /// when they span slices. The pointer is valid until the buffer next changes. The owning thread.
     public func linearize(_ length: Int) -> UnsafeRawBufferPointer {
         let length = min(length, count)
         guard length > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
@@ -306,7 +307,7 @@ public final class IOBuffer {
     /// ``maximumReadSlices`` fresh slices, at most `maxBytes`. How many fresh slices are offered
     /// adapts: it doubles after a read that filled everything offered and halves after one that
     /// used at most one slice, so small messages cost one pooled slice and bulk transfers reach
-    /// 128 KiB per call. Unused fresh slices go back to the pool.
+    /// 128 KiB per call. Unused fresh slices go back to the pool. The owning thread.
     public func read(from fd: Int32, maxBytes: Int) -> IOResult {
         guard maxBytes > 0 else { return .transferred(0) }
         let pool = SlicePool.current
@@ -366,7 +367,7 @@ public final class IOBuffer {
         }
     }
 
-    /// One `writev` of up to ``maximumWriteSlices`` slices to `fd`; drains what was written.
+    /// One `writev` of up to ``maximumWriteSlices`` slices to `fd`; drains what was written. The owning thread.
     public func write(to fd: Int32) -> IOResult {
         guard count > 0 else { return .transferred(0) }
         let result = withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maximumWriteSlices) { vectors in

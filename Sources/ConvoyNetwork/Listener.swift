@@ -20,17 +20,17 @@ import Darwin
 public final class Listener {
     /// The dispatcher whose thread accepts.
     public let dispatcher: Dispatcher
-    /// The bound address (with the kernel's port when asked for port 0).
+    /// The bound address (with the kernel's port when asked for port 0). Dispatcher thread.
     public let localAddress: SocketAddress
-    /// The most connections open at once from this listener (nil: no limit).
+    /// The most connections open at once from this listener (nil: no limit). Dispatcher thread.
     public let connectionLimit: Int?
-    /// Connections accepted and not yet closed.
+    /// Connections accepted and not yet closed. Dispatcher thread.
     public private(set) var activeConnections = 0
-    /// Connections accepted in total.
+    /// Connections accepted in total. Dispatcher thread.
     public private(set) var acceptedConnections: UInt64 = 0
-    /// Accept calls that failed (each logged through `onAcceptError`).
+    /// Accept calls that failed (each logged through `onAcceptError`). Dispatcher thread.
     public private(set) var acceptErrors: UInt64 = 0
-    /// Called with each accept failure; the listener keeps going. Default: ignore.
+    /// Called with each accept failure; the listener keeps going. Default: ignore. Dispatcher thread.
     public var onAcceptError: ((NetworkError) -> Void)?
 
     private let fd: Int32

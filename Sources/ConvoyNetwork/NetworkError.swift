@@ -7,9 +7,9 @@ import Darwin
 /// A failed system call in the network layer: which operation, and the `errno` it returned.
 /// A plain value: any thread.
 public struct NetworkError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The operation, e.g. `connect to 127.0.0.1:8080` or `readv`.
+    /// The operation, e.g. `connect to 127.0.0.1:8080` or `readv`. Any thread.
     public let operation: String
-    /// The system error number.
+    /// The system error number. Any thread.
     public let errno: Int32
 
     /// Creates an error. Any thread.

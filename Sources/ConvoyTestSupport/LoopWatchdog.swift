@@ -4,7 +4,7 @@ import ConvoyDispatcher
 /// `timeout` of the dispatcher's clock, the watchdog records that it fired and makes the loop
 /// exit, so the test fails with a message instead of stalling CI. Dispatcher thread.
 public final class LoopWatchdog {
-    /// True once the timeout passed before the test stopped the loop itself.
+    /// True once the timeout passed before the test stopped the loop itself. Dispatcher thread.
     public private(set) var fired = false
     private var timer: TimerEvent?
 

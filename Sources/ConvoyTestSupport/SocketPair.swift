@@ -7,14 +7,14 @@ import Darwin
 /// Two connected, non-blocking Unix stream sockets for event-layer tests, closed on release.
 /// Confined to the thread that uses it (it is a test fixture, not a shared object).
 public final class SocketPair {
-    /// One end.
+    /// One end. The owning thread.
     public private(set) var first: Int32
-    /// The other end.
+    /// The other end. The owning thread.
     public private(set) var second: Int32
 
     /// Creates the pair (`socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`), both ends non-blocking.
     /// Close-on-exec matters: a child process spawned meanwhile (an exit test) must not keep a
-    /// copy open, or closing one end would never look like end of stream to the other.
+    /// copy open, or closing one end would never look like end of stream to the other. The owning thread.
     public init() throws {
         var fds: [Int32] = [-1, -1]
         #if canImport(Glibc)
@@ -35,17 +35,17 @@ public final class SocketPair {
         closeSecond()
     }
 
-    /// Closes the first end now (a no-op if already closed).
+    /// Closes the first end now (a no-op if already closed). The owning thread.
     public func closeFirst() {
         if first >= 0 { close(first); first = -1 }
     }
 
-    /// Closes the second end now (a no-op if already closed).
+    /// Closes the second end now (a no-op if already closed). The owning thread.
     public func closeSecond() {
         if second >= 0 { close(second); second = -1 }
     }
 
-    /// Writes all of `bytes` to `fd`; returns how many were accepted before `EAGAIN`.
+    /// Writes all of `bytes` to `fd`; returns how many were accepted before `EAGAIN`. Any thread.
     @discardableResult
     public static func write(_ bytes: [UInt8], to fd: Int32) -> Int {
         bytes.withUnsafeBytes { raw in
@@ -54,7 +54,7 @@ public final class SocketPair {
         }
     }
 
-    /// Reads whatever is available on `fd` without blocking (empty on `EAGAIN` or end of stream).
+    /// Reads whatever is available on `fd` without blocking (empty on `EAGAIN` or end of stream). Any thread.
     public static func readAvailable(from fd: Int32, max: Int = 65536) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: max)
         let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, max) }
@@ -62,12 +62,12 @@ public final class SocketPair {
     }
 }
 
-/// A system call in a test fixture failed.
+/// A system call in a test fixture failed. Any thread.
 public enum TestSupportError: Error, CustomStringConvertible {
     /// `call` failed with `errno`.
     case systemCall(String, Int32)
 
-    /// A one-line explanation.
+    /// A one-line explanation. Any thread.
     public var description: String {
         switch self {
         case .systemCall(let call, let errno): return "\(call) failed (errno \(errno))"
