@@ -36,6 +36,7 @@ struct EchoServer {
         let stop = try SignalEvent(dispatcher: dispatcher, signal: SIGINT) { dispatcher.exit() }
         let terminate = try SignalEvent(dispatcher: dispatcher, signal: SIGTERM) { dispatcher.exit() }
         print("echo server on \(listener.localAddress); Ctrl-C stops it")
+        fflush(nil)  // the address line must reach a pipe at once, not when the buffer fills
         dispatcher.run(.untilExit)
         print("accepted \(listener.acceptedConnections) connections")
         withExtendedLifetime((stop, terminate)) {}

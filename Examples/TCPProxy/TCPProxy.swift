@@ -78,6 +78,7 @@ struct TCPProxy {
         let stop = try SignalEvent(dispatcher: dispatcher, signal: SIGINT) { dispatcher.exit() }
         let terminate = try SignalEvent(dispatcher: dispatcher, signal: SIGTERM) { dispatcher.exit() }
         print("proxying \(listener.localAddress) → \(upstream); Ctrl-C stops it")
+        fflush(nil)  // the address line must reach a pipe at once, not when the buffer fills
         dispatcher.run(.untilExit)
         withExtendedLifetime((stop, terminate)) {}
     }
