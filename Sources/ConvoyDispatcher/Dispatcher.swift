@@ -243,10 +243,6 @@ public final class Dispatcher: @unchecked Sendable {
         batch.exchange(with: &spareTaskBatch)
     }
 
-    fileprivate func runDeferredDeletes() {
-        clearDeferredDeleteList()
-    }
-
     /// Fires the simulated timers that are due; posted by ``SimulatedTimeSource`` after it moves.
     func fireDueSimulatedTimers() {
         guard let simulatedClock, let simulatedTimers else { return }
@@ -272,5 +268,5 @@ private func dispatcherPostTrampoline(_: Int32, _: Int16, _ context: UnsafeMutab
 }
 
 private func dispatcherDeferredDeleteTrampoline(_: Int32, _: Int16, _ context: UnsafeMutableRawPointer?) {
-    Unmanaged<Dispatcher>.fromOpaque(context!).takeUnretainedValue().runDeferredDeletes()
+    Unmanaged<Dispatcher>.fromOpaque(context!).takeUnretainedValue().clearDeferredDeleteList()
 }

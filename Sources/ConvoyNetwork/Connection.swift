@@ -180,12 +180,6 @@ public class Connection: DeferredDeletable {
         try? Syscalls.setOption(fd, level: SOL_SOCKET, name: SO_SNDBUF, value: Int32(clamping: bytes), what: "SO_SNDBUF")
     }
 
-    /// Sets the kernel's receive buffer (`SO_RCVBUF`) for this socket. Dispatcher thread.
-    public final func setReceiveBufferSize(_ bytes: Int) {
-        guard fd >= 0 else { return }
-        try? Syscalls.setOption(fd, level: SOL_SOCKET, name: SO_RCVBUF, value: Int32(clamping: bytes), what: "SO_RCVBUF")
-    }
-
     /// True while no ``readDisable(_:)`` is outstanding. Dispatcher thread.
     public final var isReadEnabled: Bool { readDisableCount == 0 }
 

@@ -126,3 +126,41 @@ struct DescriptorLeakTests {
         }
     }
 }
+
+/// Running out of descriptors needs a lowered `RLIMIT_NOFILE`, which is process-wide: a child
+/// process of its own. Exit codes name the failed check.
+@Suite("Accept failures")
+struct AcceptFailureTests {
+    @Test("out of descriptors: accept errors are reported as EMFILE, accepting pauses, then resumes")
+    func outOfDescriptors() async {
+        await #expect(processExitsWith: .success) {
+            do {
+                let harness = try LoopbackHarness()
+                var errors: [Int32] = []
+                harness.listener.onAcceptError = { errors.append($0.errno) }
+                let clients = try (0..<6).map { _ in try harness.connectClient(timeout: nil) }
+                // Room for exactly two more descriptors: two accepts succeed, the third fails.
+                var limit = rlimit()
+                getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+                let original = limit
+                limit.rlim_cur = rlim_t(openFileDescriptorCount() + 2)
+                setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+                guard harness.run(until: { !errors.isEmpty }) else { exit(3) }
+                guard errors.allSatisfy({ $0 == EMFILE }) else { exit(4) }
+                guard harness.accepted.count == 2 else { exit(5) }
+                // Pausing, not spinning: a burst of iterations adds no further failed accepts.
+                let errorsAfterPause = errors.count
+                for _ in 0..<200 { harness.dispatcher.run(.nonBlock) }
+                guard errors.count == errorsAfterPause else { exit(6) }
+                // Descriptors are back: after the pause the rest are accepted.
+                setrlimit(Int32(RLIMIT_NOFILE.rawValue), [original])
+                guard harness.run(until: { harness.accepted.count == 6 }) else { exit(7) }
+                guard harness.listener.acceptErrors == UInt64(errors.count) else { exit(8) }
+                withExtendedLifetime(clients) {}
+            } catch {
+                exit(9)
+            }
+            exit(0)
+        }
+    }
+}
