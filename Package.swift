@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "ConvoyDispatcher", targets: ["ConvoyDispatcher"]),
         .library(name: "ConvoyNetwork", targets: ["ConvoyNetwork"]),
+        .library(name: "ConvoyHTTP1", targets: ["ConvoyHTTP1"]),
         .library(name: "ConvoyTestSupport", targets: ["ConvoyTestSupport"]),
     ],
     targets: [
@@ -32,8 +33,13 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "ConvoyHTTP1",
+            dependencies: ["ConvoyNetwork", "ConvoyDispatcher"],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "ConvoyTestSupport",
-            dependencies: ["ConvoyDispatcher"],
+            dependencies: ["ConvoyDispatcher", "ConvoyNetwork", "ConvoyHTTP1"],
             swiftSettings: strictSwift
         ),
 
@@ -65,6 +71,11 @@ let package = Package(
         .testTarget(
             name: "ConvoyNetworkTests",
             dependencies: ["ConvoyNetwork", "ConvoyDispatcher", "ConvoyTestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ConvoyHTTP1Tests",
+            dependencies: ["ConvoyHTTP1", "ConvoyNetwork", "ConvoyDispatcher", "ConvoyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,0 +1,80 @@
+// Byte classes of RFC 9110 §5.6 and RFC 9112, as branch-light checks for the parser's inner loops.
+
+let asciiCR: UInt8 = 0x0D
+let asciiLF: UInt8 = 0x0A
+let asciiSpace: UInt8 = 0x20
+let asciiTab: UInt8 = 0x09
+let asciiColon: UInt8 = 0x3A
+
+/// `tchar`: ALPHA / DIGIT / one of ``!#$%&'*+-.^_`|~``.
+@inline(__always)
+func isTokenByte(_ byte: UInt8) -> Bool {
+    // Bit n of word n/64 set when byte n is a tchar.
+    let word: UInt64
+    switch byte >> 6 {
+    case 0: word = 0x03FF_6CFA_0000_0000  // ! # $ % & ' * + - . 0-9
+    case 1: word = 0x57FF_FFFF_C7FF_FFFE  // A-Z ^ _ ` a-z | ~
+    default: return false
+    }
+    return (word >> UInt64(byte & 63)) & 1 == 1
+}
+
+@inline(__always)
+func isHexDigit(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66)
+}
+
+@inline(__always)
+func hexValue(_ byte: UInt8) -> Int {
+    byte <= 0x39 ? Int(byte - 0x30) : Int((byte | 0x20) - 0x61 + 10)
+}
+
+private let ones: UInt64 = 0x0101_0101_0101_0101
+private let highBits: UInt64 = 0x8080_8080_8080_8080
+
+/// True when `[start, end)` holds only field-value bytes: HTAB, SP, VCHAR, obs-text (no NUL,
+/// CR, LF, other controls or DEL). Eight bytes at a time.
+@inline(__always)
+func isValidFieldValue(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
+    var index = start
+    while index + 8 <= end {
+        let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
+        // Flags any byte below 0x20, and any byte equal to 0x7F.
+        let below = (word &- ones &* 0x20) & ~word & highBits
+        let delete = ((word ^ (ones &* 0x7F)) &- ones) & ~(word ^ (ones &* 0x7F)) & highBits
+        if below | delete != 0 {
+            for offset in 0..<8 where !isFieldValueByte(bytes[index + offset]) { return false }
+        }
+        index += 8
+    }
+    while index < end {
+        if !isFieldValueByte(bytes[index]) { return false }
+        index += 1
+    }
+    return true
+}
+
+@inline(__always)
+func isFieldValueByte(_ byte: UInt8) -> Bool {
+    (byte >= 0x20 && byte != 0x7F) || byte == asciiTab
+}
+
+/// True when `[start, end)` holds only visible ASCII (0x21–0x7E), as a request-target must.
+@inline(__always)
+func isVisibleASCII(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
+    var index = start
+    while index + 8 <= end {
+        let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
+        // Any byte below 0x21, any byte at or above 0x7F.
+        let below = (word &- ones &* 0x21) & ~word & highBits
+        let above = ((word &+ ones &* 0x01) | word) & highBits
+        if below | above != 0 { return false }
+        index += 8
+    }
+    while index < end {
+        let byte = bytes[index]
+        if byte < 0x21 || byte > 0x7E { return false }
+        index += 1
+    }
+    return true
+}

@@ -1,0 +1,618 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ConvoyNetwork
+
+/// A streaming, strict HTTP/1.1 parser for requests or responses (RFC 9112), pulling from an
+/// ``IOBuffer``.
+///
+/// - ``next(from:body:)`` consumes what it can and returns one event, or nil when it needs more
+///   bytes. A head is reported once all of it has arrived; body bytes are *moved* (whole slices,
+///   no copy) into the caller's body buffer as they arrive, so a body is never held whole.
+/// - The head is copied once into storage owned by the head's ``HTTPHeaders``; the storage is
+///   reused for the next message when the caller no longer holds the head, so a steady stream of
+///   requests allocates nothing.
+/// - After ``end`` the parser stops: the next message is not looked at until `next` is called
+///   again (pipelined requests are answered one at a time).
+/// - Any error is final: the parser keeps throwing it and never reads another byte, so nothing
+///   after a malformed message can be taken for a request.
+///
+/// A value confined to the thread that uses it.
+public struct HTTP1Parser {
+    /// Which messages the parser reads. Any thread.
+    public enum Role: Sendable {
+        /// Requests (a server's side).
+        case request
+        /// Responses (a client's side); set ``requestMethod`` before each response.
+        case response
+    }
+
+    enum State: UInt8 {
+        case head, messageEnd, fixedBody, untilClose, tunnel
+        case chunkSize, chunkExtension, chunkSizeLineFeed, chunkData, chunkDataCR, chunkDataLF
+        case trailers, finished, failed
+    }
+
+    /// Requests or responses. Any thread.
+    public let role: Role
+    /// The limits in force. The owning thread.
+    public var limits: HTTP1ParserLimits
+    /// The method of the request the next response answers (HEAD and CONNECT change its
+    /// framing). Response role only. The owning thread.
+    public var requestMethod: HTTPMethod = .get
+
+    private var state: State = .head
+    private var failure: HTTPParseError?
+    private var storage: HeaderStorage
+    private var storageHandedOut = false
+    private var spareStorage: HeaderStorage?
+    /// Bytes of a head (or trailer section) have been consumed and it is not complete yet.
+    private var headInProgress = false
+    /// Head coordinates (offset into the stored head) where the current line starts.
+    private var lineStart = 0
+    private var emptyLinesSkipped = 0
+    /// Bytes left in the fixed body or the current chunk.
+    private var remaining = 0
+    private var chunkLineLength = 0
+    private var bodyBytes = 0
+    /// After the body: the connection turns into a tunnel instead of ending the message.
+    private var tunnelAfterBody = false
+
+    /// A parser for `role` with `limits` (the role's defaults when omitted). Any thread.
+    public init(role: Role, limits: HTTP1ParserLimits? = nil) {
+        self.role = role
+        self.limits = limits ?? (role == .request ? .requests : .responses)
+        storage = HeaderStorage()
+    }
+
+    /// True between messages: nothing of a next message has been consumed. The owning thread.
+    public var isIdle: Bool { state == .head && !headInProgress }
+
+    /// True once the connection carries raw bytes (after an upgrade or CONNECT). The owning thread.
+    public var isTunnel: Bool { state == .tunnel }
+
+    /// The error the parser stopped at, if any. The owning thread.
+    public var error: HTTPParseError? { failure }
+
+    /// Consumes bytes from `input` and returns the next event, or nil when more bytes are needed.
+    /// Body bytes are moved into `body`, which the caller empties as it likes. The owning thread.
+    /// - Throws: ``HTTPParseError`` for a malformed or over-limit message; from then on, always.
+    public mutating func next(from input: IOBuffer, body: IOBuffer) throws(HTTPParseError) -> HTTP1ParserEvent? {
+        do {
+            return try step(input, body)
+        } catch {
+            state = .failed
+            failure = error
+            throw error
+        }
+    }
+
+    /// The peer closed its side: returns `.end` when that completes the message (a body delimited
+    /// by close, a tunnel), nil when no message was in progress. The owning thread.
+    /// - Throws: ``HTTPParseError/Kind/incompleteMessage`` when a message was cut short.
+    public mutating func finish() throws(HTTPParseError) -> HTTP1ParserEvent? {
+        switch state {
+        case .untilClose, .tunnel, .messageEnd:
+            state = .finished
+            return .end
+        case .head where !headInProgress, .finished:
+            state = .finished
+            return nil
+        case .failed:
+            throw failure ?? HTTPParseError(.incompleteMessage)
+        default:
+            let error = HTTPParseError(.incompleteMessage, offset: storage.byteCount)
+            state = .failed
+            failure = error
+            throw error
+        }
+    }
+
+    @inline(__always)
+    private mutating func step(_ input: IOBuffer, _ body: IOBuffer) throws(HTTPParseError) -> HTTP1ParserEvent? {
+        switch state {
+        case .head:
+            guard !input.isEmpty, try accumulateHead(from: input) else { return nil }
+            return try role == .request ? finishRequestHead() : finishResponseHead()
+        case .messageEnd:
+            state = .head
+            return .end
+        case .fixedBody:
+            guard !input.isEmpty else { return nil }
+            let length = min(remaining, input.count)
+            body.move(from: input, length: length)
+            remaining -= length
+            if remaining == 0 { state = tunnelAfterBody ? .tunnel : .messageEnd }
+            return .body
+        case .untilClose:
+            guard !input.isEmpty else { return nil }
+            try countBody(input.count)
+            body.move(from: input)
+            return .body
+        case .tunnel:
+            guard !input.isEmpty else { return nil }
+            body.move(from: input)
+            return .body
+        case .chunkSize, .chunkExtension, .chunkSizeLineFeed, .chunkData, .chunkDataCR, .chunkDataLF:
+            return try parseChunked(input, body)
+        case .trailers:
+            guard !input.isEmpty, try accumulateHead(from: input) else { return nil }
+            return try finishTrailers()
+        case .finished:
+            if !input.isEmpty { throw HTTPParseError(.unexpectedData) }
+            return nil
+        case .failed:
+            throw failure ?? HTTPParseError(.incompleteMessage)
+        }
+    }
+
+    // MARK: - Head accumulation
+
+    /// Copies head bytes from `input` into storage up to and including the empty line that ends
+    /// the head; returns true once it has. Enforces the size limits as bytes arrive.
+    private mutating func accumulateHead(from input: IOBuffer) throws(HTTPParseError) -> Bool {
+        if !headInProgress {
+            prepareStorage()
+            headInProgress = true
+        }
+        var consumed = 0
+        var complete = false
+        var failureKind: HTTPParseError.Kind?
+        let maxHead = limits.maxHeadBytes
+        let allowBareLF = limits.allowBareLineFeed
+        input.forEachSlice { segment in
+            let base = segment.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let count = segment.count
+            var copyFrom = 0
+            var position = 0
+            var headEnd = -1
+            while position < count {
+                guard let found = memchr(base + position, Int32(asciiLF), count - position) else { break }
+                let lf = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                let lfOffset = storage.byteCount + (lf - copyFrom)
+                let lineLength = lfOffset - lineStart
+                let previous: UInt8 = lf > copyFrom ? base[lf - 1] : (storage.byteCount > 0 ? storage.bytes[storage.byteCount - 1] : 0)
+                if previous != asciiCR || lineLength == 0, !allowBareLF {
+                    failureKind = .bareLineFeed
+                    return false
+                }
+                if lineLength == 0 || (lineLength == 1 && previous == asciiCR) {
+                    if lineStart == 0 && state == .head {
+                        // An empty line before the start line (RFC 9112 §2.2 allows one).
+                        guard role == .request, emptyLinesSkipped < 2 else {
+                            failureKind = role == .request ? .invalidRequestLine : .invalidStatusLine
+                            return false
+                        }
+                        emptyLinesSkipped += 1
+                        storage.byteCount = 0
+                        copyFrom = lf + 1
+                        position = lf + 1
+                        continue
+                    }
+                    headEnd = lf + 1
+                    break
+                }
+                lineStart = lfOffset + 1
+                position = lf + 1
+            }
+            let take = (headEnd >= 0 ? headEnd : count) - copyFrom
+            if storage.byteCount + take > maxHead {
+                if role == .request, state == .head, lineStart == 0, storage.byteCount + take > limits.maxTargetLength {
+                    failureKind = .targetTooLong
+                } else {
+                    failureKind = .headersTooLarge
+                }
+                return false
+            }
+            if take > 0 { storage.appendBytes(base + copyFrom, count: take) }
+            consumed += copyFrom + take
+            if headEnd >= 0 {
+                complete = true
+                return false
+            }
+            return true
+        }
+        if let failureKind { throw HTTPParseError(failureKind, offset: storage.byteCount) }
+        // A start line longer than any target allows is refused before the line ends.
+        if !complete, role == .request, state == .head, lineStart == 0, storage.byteCount > limits.maxTargetLength + 32 {
+            throw HTTPParseError(.targetTooLong, offset: storage.byteCount)
+        }
+        input.drain(consumed)
+        if complete {
+            lineStart = 0
+            emptyLinesSkipped = 0
+            headInProgress = false
+        }
+        return complete
+    }
+
+    /// Reuses the storage when the last head handed out has been dropped; otherwise starts anew.
+    @inline(__always)
+    private mutating func prepareStorage() {
+        if storageHandedOut && !isKnownUniquelyReferenced(&storage) {
+            storage = HeaderStorage()
+        } else {
+            storage.reset()
+        }
+        storageHandedOut = false
+    }
+
+    // MARK: - Head parsing
+
+    /// The end of the line whose LF is at `lf`, without its CR; throws for a bare LF.
+    @inline(__always)
+    private func lineEnd(_ bytes: UnsafePointer<UInt8>, lf: Int, lineStart: Int) throws(HTTPParseError) -> Int {
+        if lf > lineStart, bytes[lf - 1] == asciiCR { return lf - 1 }
+        if limits.allowBareLineFeed { return lf }
+        throw HTTPParseError(.bareLineFeed, offset: lf)
+    }
+
+    @inline(__always)
+    private func findLineFeed(_ bytes: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
+        let found = memchr(bytes + start, Int32(asciiLF), end - start)!
+        return UnsafeRawPointer(found) - UnsafeRawPointer(bytes)
+    }
+
+    /// Parses the field lines from `start` to the empty line into `storage`'s fields.
+    private func parseFields(from start: Int) throws(HTTPParseError) {
+        let bytes = UnsafePointer(storage.bytes)
+        let end = storage.byteCount
+        var position = start
+        while true {
+            let lf = findLineFeed(bytes, from: position, end: end)
+            let lineEnd = try lineEnd(bytes, lf: lf, lineStart: position)
+            if lineEnd == position { return }
+            guard storage.fieldCount < limits.maxHeaderCount else { throw HTTPParseError(.tooManyHeaders, offset: position) }
+            try parseField(bytes, from: position, to: lineEnd)
+            position = lf + 1
+        }
+    }
+
+    @inline(__always)
+    private func parseField(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) throws(HTTPParseError) {
+        var index = start
+        while index < end, isTokenByte(bytes[index]) { index += 1 }
+        guard index < end, bytes[index] == asciiColon, index > start else {
+            if index == start, bytes[start] == asciiSpace || bytes[start] == asciiTab {
+                throw HTTPParseError(.obsoleteLineFolding, offset: start)
+            }
+            if index == end { throw HTTPParseError(.missingColon, offset: start) }
+            throw HTTPParseError(.invalidHeaderName, offset: index)
+        }
+        let nameEnd = index
+        var valueStart = index + 1
+        while valueStart < end, bytes[valueStart] == asciiSpace || bytes[valueStart] == asciiTab { valueStart += 1 }
+        var valueEnd = end
+        while valueEnd > valueStart, bytes[valueEnd - 1] == asciiSpace || bytes[valueEnd - 1] == asciiTab { valueEnd -= 1 }
+        guard isValidFieldValue(bytes, from: valueStart, to: valueEnd) else {
+            throw HTTPParseError(.invalidHeaderValue, offset: valueStart)
+        }
+        storage.appendField(HeaderField(
+            nameStart: Int32(start), nameLength: Int32(nameEnd - start),
+            valueStart: Int32(valueStart), valueLength: Int32(valueEnd - valueStart)))
+    }
+
+    /// `HTTP/<digit>.<digit>` at `start` (8 bytes available).
+    @inline(__always)
+    private func parseVersion(_ bytes: UnsafePointer<UInt8>, at start: Int) throws(HTTPParseError) -> HTTPVersion {
+        let prefix = UnsafeRawPointer(bytes + start).loadUnaligned(as: UInt32.self)
+        let major = bytes[start + 5] &- 0x30, minor = bytes[start + 7] &- 0x30
+        guard prefix == 0x5054_5448, bytes[start + 4] == 0x2F, major <= 9, bytes[start + 6] == 0x2E, minor <= 9 else {
+            throw HTTPParseError(.invalidVersion, offset: start)
+        }
+        guard major == 1 else { throw HTTPParseError(.unsupportedVersion, offset: start) }
+        return HTTPVersion(major: major, minor: minor)
+    }
+
+    private mutating func finishRequestHead() throws(HTTPParseError) -> HTTP1ParserEvent {
+        let bytes = UnsafePointer(storage.bytes)
+        let lf = findLineFeed(bytes, from: 0, end: storage.byteCount)
+        let lineEnd = try lineEnd(bytes, lf: lf, lineStart: 0)
+
+        // method SP request-target SP HTTP-version, single spaces (RFC 9112 §3).
+        var methodEnd = 0
+        while methodEnd < lineEnd, isTokenByte(bytes[methodEnd]) { methodEnd += 1 }
+        guard methodEnd > 0, methodEnd < lineEnd, bytes[methodEnd] == asciiSpace else {
+            throw HTTPParseError(methodEnd == 0 || methodEnd == lineEnd ? .invalidRequestLine : .invalidMethod)
+        }
+        guard let method = HTTPMethod.parse(bytes, count: methodEnd) else { throw HTTPParseError(.invalidMethod) }
+        let targetStart = methodEnd + 1
+        guard lineEnd - targetStart >= 10, bytes[lineEnd - 9] == asciiSpace else {
+            throw HTTPParseError(.invalidRequestLine, offset: targetStart)
+        }
+        let version = try parseVersion(bytes, at: lineEnd - 8)
+        let targetEnd = lineEnd - 9
+        guard targetEnd - targetStart <= limits.maxTargetLength else { throw HTTPParseError(.targetTooLong, offset: targetStart) }
+        guard isVisibleASCII(bytes, from: targetStart, to: targetEnd),
+              isValidTargetForm(bytes, from: targetStart, to: targetEnd, method: method) else {
+            throw HTTPParseError(.invalidTarget, offset: targetStart)
+        }
+        storage.lineTextStart = Int32(targetStart)
+        storage.lineTextLength = Int32(targetEnd - targetStart)
+        try parseFields(from: lf + 1)
+
+        let semantics = try HeadSemantics(storage)
+        var head = HTTPRequestHead(method: method, version: version, headers: HTTPHeaders(storage: storage))
+        storageHandedOut = true
+        if semantics.hasTransferEncoding {
+            if semantics.contentLength != nil { throw HTTPParseError(.contentLengthAndTransferEncoding) }
+            if version.minor == 0 { throw HTTPParseError(.transferEncodingInHTTP10) }
+            if method == .connect { throw HTTPParseError(.unsupportedTransferEncoding) }
+            guard semantics.chunkedIsFinal else { throw HTTPParseError(.chunkedNotFinal) }
+            guard semantics.transferCodingCount == 1 else { throw HTTPParseError(.unsupportedTransferEncoding) }
+            head.framing = .chunked
+        } else if let length = semantics.contentLength, length > 0 {
+            if method == .connect { throw HTTPParseError(.bodyNotAllowed) }
+            head.framing = .contentLength(length)
+        }
+        if version.minor >= 1 {
+            guard semantics.hostCount > 0 else { throw HTTPParseError(.missingHost) }
+        }
+        guard semantics.hostCount <= 1 else { throw HTTPParseError(.multipleHost) }
+        if case .contentLength(let length) = head.framing, let limit = limits.maxBodyBytes, length > limit {
+            throw HTTPParseError(.bodyTooLarge)
+        }
+        head.keepAlive = version.minor >= 1 ? !semantics.connectionClose : (semantics.connectionKeepAlive && !semantics.connectionClose)
+        head.expectsContinue = semantics.expectsContinue && version.minor >= 1
+        head.isUpgrade = method == .connect || (semantics.connectionUpgrade && semantics.hasUpgrade)
+        startBody(head.framing, tunnelAfter: head.isUpgrade)
+        return .requestHead(head)
+    }
+
+    private mutating func finishResponseHead() throws(HTTPParseError) -> HTTP1ParserEvent {
+        let bytes = UnsafePointer(storage.bytes)
+        let lf = findLineFeed(bytes, from: 0, end: storage.byteCount)
+        let lineEnd = try lineEnd(bytes, lf: lf, lineStart: 0)
+
+        // HTTP-version SP 3DIGIT SP reason-phrase (the SP before an empty reason may be missing).
+        guard lineEnd >= 12, bytes[8] == asciiSpace else { throw HTTPParseError(.invalidStatusLine) }
+        let version = try parseVersion(bytes, at: 0)
+        let d0 = bytes[9] &- 0x30, d1 = bytes[10] &- 0x30, d2 = bytes[11] &- 0x30
+        guard d0 >= 1, d0 <= 9, d1 <= 9, d2 <= 9, lineEnd == 12 || bytes[12] == asciiSpace else {
+            throw HTTPParseError(.invalidStatusLine, offset: 9)
+        }
+        let status = Int(d0) * 100 + Int(d1) * 10 + Int(d2)
+        let reasonStart = min(13, lineEnd)
+        guard isValidFieldValue(bytes, from: reasonStart, to: lineEnd) else { throw HTTPParseError(.invalidStatusLine, offset: 13) }
+        storage.lineTextStart = Int32(reasonStart)
+        storage.lineTextLength = Int32(lineEnd - reasonStart)
+        try parseFields(from: lf + 1)
+
+        let semantics = try HeadSemantics(storage)
+        var head = HTTPResponseHead(status: status, version: version, headers: HTTPHeaders(storage: storage))
+        storageHandedOut = true
+        if semantics.hasTransferEncoding, semantics.contentLength != nil {
+            throw HTTPParseError(.contentLengthAndTransferEncoding)
+        }
+        let bodiless = status < 200 || status == 204
+        if bodiless, semantics.hasTransferEncoding || (semantics.contentLength ?? 0) != 0 {
+            throw HTTPParseError(.bodyNotAllowed)
+        }
+        head.keepAlive = version.minor >= 1 ? !semantics.connectionClose : (semantics.connectionKeepAlive && !semantics.connectionClose)
+        if status == 101 || (requestMethod == .connect && status >= 200 && status < 300) {
+            head.isUpgrade = true
+            state = .tunnel
+            return .responseHead(head)
+        }
+        if head.isInformational {
+            // The final response follows; the stored head stays with this event.
+            state = .head
+            return .responseHead(head)
+        }
+        if requestMethod == .head || bodiless || status == 304 {
+            head.framing = .none
+        } else if semantics.hasTransferEncoding {
+            if semantics.chunkedIsFinal {
+                guard semantics.transferCodingCount == 1 else { throw HTTPParseError(.unsupportedTransferEncoding) }
+                head.framing = .chunked
+            } else {
+                head.framing = .untilClose
+            }
+        } else if let length = semantics.contentLength {
+            head.framing = length > 0 ? .contentLength(length) : .none
+        } else {
+            head.framing = .untilClose
+        }
+        if head.framing == .untilClose { head.keepAlive = false }
+        if case .contentLength(let length) = head.framing, let limit = limits.maxBodyBytes, length > limit {
+            throw HTTPParseError(.bodyTooLarge)
+        }
+        startBody(head.framing, tunnelAfter: false)
+        return .responseHead(head)
+    }
+
+    @inline(__always)
+    private mutating func startBody(_ framing: HTTPBodyFraming, tunnelAfter: Bool) {
+        bodyBytes = 0
+        tunnelAfterBody = tunnelAfter
+        switch framing {
+        case .none: state = tunnelAfter ? .tunnel : .messageEnd
+        case .contentLength(let length):
+            remaining = length
+            state = .fixedBody
+        case .chunked:
+            remaining = 0
+            chunkLineLength = 0
+            state = .chunkSize
+        case .untilClose: state = .untilClose
+        }
+    }
+
+    @inline(__always)
+    private mutating func countBody(_ count: Int) throws(HTTPParseError) {
+        bodyBytes += count
+        if let limit = limits.maxBodyBytes, bodyBytes > limit { throw HTTPParseError(.bodyTooLarge, offset: bodyBytes) }
+    }
+
+    // MARK: - Chunked bodies
+
+    /// Walks chunk framing and moves chunk data into `body` until the input runs out or the last
+    /// chunk ends; returns `.body` when data moved.
+    private mutating func parseChunked(_ input: IOBuffer, _ body: IOBuffer) throws(HTTPParseError) -> HTTP1ParserEvent? {
+        var moved = false
+        while !input.isEmpty {
+            if state == .chunkData {
+                let length = min(remaining, input.count)
+                try countBody(length)
+                body.move(from: input, length: length)
+                remaining -= length
+                moved = true
+                if remaining == 0 { state = .chunkDataCR }
+                continue
+            }
+            try parseChunkFraming(input)
+            if state == .trailers { break }
+        }
+        if moved { return .body }
+        if state == .trailers, !input.isEmpty, try accumulateHead(from: input) { return try finishTrailers() }
+        return nil
+    }
+
+    /// Consumes chunk-size-line and CRLF bytes from the front slice until chunk data starts, the
+    /// trailer section starts, or the slice ends.
+    private mutating func parseChunkFraming(_ input: IOBuffer) throws(HTTPParseError) {
+        var consumed = 0
+        var failureKind: HTTPParseError.Kind?
+        let allowBareLF = limits.allowBareLineFeed
+        let maxLine = limits.maxChunkLineBytes
+        input.forEachSlice { segment in
+            let bytes = segment.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let count = segment.count
+            while consumed < count {
+                let byte = bytes[consumed]
+                consumed += 1
+                switch state {
+                case .chunkSize:
+                    chunkLineLength += 1
+                    if isHexDigit(byte) {
+                        guard remaining >> 56 == 0 else { failureKind = .invalidChunkSize; return false }
+                        remaining = remaining << 4 | hexValue(byte)
+                    } else if chunkLineLength == 1 {
+                        failureKind = .invalidChunkSize
+                        return false
+                    } else if byte == asciiCR {
+                        state = .chunkSizeLineFeed
+                    } else if byte == 0x3B || byte == asciiSpace || byte == asciiTab {
+                        state = .chunkExtension
+                    } else if byte == asciiLF && allowBareLF {
+                        endChunkSizeLine()
+                        return false
+                    } else {
+                        failureKind = .invalidChunkSize
+                        return false
+                    }
+                case .chunkExtension:
+                    chunkLineLength += 1
+                    if chunkLineLength > maxLine { failureKind = .invalidChunkExtension; return false }
+                    if byte == asciiCR {
+                        state = .chunkSizeLineFeed
+                    } else if byte == asciiLF && allowBareLF {
+                        endChunkSizeLine()
+                        return false
+                    } else if !isFieldValueByte(byte) {
+                        failureKind = .invalidChunkExtension
+                        return false
+                    }
+                case .chunkSizeLineFeed:
+                    guard byte == asciiLF else { failureKind = .invalidChunkSize; return false }
+                    endChunkSizeLine()
+                    return false
+                case .chunkDataCR:
+                    if byte == asciiCR {
+                        state = .chunkDataLF
+                    } else if byte == asciiLF && allowBareLF {
+                        state = .chunkSize
+                        chunkLineLength = 0
+                    } else {
+                        failureKind = .invalidChunkTerminator
+                        return false
+                    }
+                case .chunkDataLF:
+                    guard byte == asciiLF else { failureKind = .invalidChunkTerminator; return false }
+                    state = .chunkSize
+                    chunkLineLength = 0
+                default:
+                    consumed -= 1
+                    return false
+                }
+            }
+            return false
+        }
+        if let failureKind { throw HTTPParseError(failureKind, offset: bodyBytes) }
+        input.drain(consumed)
+    }
+
+    @inline(__always)
+    private mutating func endChunkSizeLine() {
+        chunkLineLength = 0
+        if remaining == 0 {
+            state = .trailers
+            trailerStorage()
+        } else {
+            state = .chunkData
+        }
+    }
+
+    /// The trailer section gets storage of its own (the head may still be in use): the spare
+    /// one, recycled the same way as the head's.
+    private mutating func trailerStorage() {
+        var next = spareStorage.take() ?? HeaderStorage(byteCapacity: 256, fieldCapacity: 4)
+        if isKnownUniquelyReferenced(&next) {
+            next.reset()
+        } else {
+            next = HeaderStorage(byteCapacity: 256, fieldCapacity: 4)
+        }
+        spareStorage = storage
+        storage = next
+        storageHandedOut = false
+        headInProgress = true
+        lineStart = 0
+    }
+
+    private mutating func finishTrailers() throws(HTTPParseError) -> HTTP1ParserEvent {
+        // The stored section is the field lines and the final empty line.
+        try parseFields(from: 0)
+        state = .messageEnd
+        guard storage.fieldCount > 0 else {
+            state = .head
+            return .end
+        }
+        storageHandedOut = true
+        return .trailers(HTTPHeaders(storage: storage))
+    }
+
+    // MARK: - Request target
+
+    /// origin-form, absolute-form, authority-form (CONNECT only) or asterisk-form (OPTIONS only).
+    private func isValidTargetForm(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int, method: HTTPMethod) -> Bool {
+        let first = bytes[start]
+        if method == .connect {
+            // host:port, nothing else.
+            guard first != 0x2F else { return false }
+            var colon = -1
+            for index in start..<end {
+                let byte = bytes[index]
+                if byte == 0x2F || byte == 0x3F || byte == 0x23 || byte == 0x40 { return false }
+                if byte == asciiColon { colon = index }
+            }
+            guard colon > start, colon < end - 1 else { return false }
+            for index in (colon + 1)..<end where bytes[index] < 0x30 || bytes[index] > 0x39 { return false }
+            return true
+        }
+        if first == 0x2F { return true }
+        if first == 0x2A { return end - start == 1 && method == .options }
+        // absolute-form: scheme "://" …
+        guard (first | 0x20) >= 0x61, (first | 0x20) <= 0x7A else { return false }
+        var index = start + 1
+        while index < end {
+            let byte = bytes[index]
+            let isSchemeByte = ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == 0x2B || byte == 0x2D || byte == 0x2E
+            if !isSchemeByte { break }
+            index += 1
+        }
+        return end - index > 3 && bytes[index] == asciiColon && bytes[index + 1] == 0x2F && bytes[index + 2] == 0x2F
+    }
+}

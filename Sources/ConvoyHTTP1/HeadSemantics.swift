@@ -1,0 +1,118 @@
+/// What a head's framing and connection headers say, collected in one pass over its fields:
+/// Content-Length (every occurrence must agree), Transfer-Encoding codings, Host count, the
+/// `Connection` options, `Expect` and `Upgrade`.
+struct HeadSemantics {
+    var contentLength: Int?
+    var hasTransferEncoding = false
+    var transferCodingCount = 0
+    var chunkedIsFinal = false
+    var hostCount = 0
+    var connectionClose = false
+    var connectionKeepAlive = false
+    var connectionUpgrade = false
+    var expectsContinue = false
+    var hasUpgrade = false
+
+    init(_ storage: HeaderStorage) throws(HTTPParseError) {
+        let bytes = UnsafePointer(storage.bytes)
+        for index in 0..<storage.fieldCount {
+            let field = storage.fields[index]
+            let name = bytes + Int(field.nameStart)
+            let value = Int(field.valueStart)..<Int(field.valueStart + field.valueLength)
+            switch field.nameLength {
+            case 4 where matches(name, "host"):
+                hostCount += 1
+            case 6 where matches(name, "expect"):
+                expectsContinue = equalsIgnoringCase(bytes, value, "100-continue")
+            case 7 where matches(name, "upgrade"):
+                hasUpgrade = true
+            case 10 where matches(name, "connection"):
+                try readConnection(bytes, value)
+            case 14 where matches(name, "content-length"):
+                try readContentLength(bytes, value)
+            case 17 where matches(name, "transfer-encoding"):
+                try readTransferEncoding(bytes, value)
+            default:
+                break
+            }
+        }
+    }
+
+    /// `1*DIGIT`, or a list of identical ones (RFC 9110 §8.6); any other form or a value that
+    /// differs from an earlier one is refused.
+    private mutating func readContentLength(_ bytes: UnsafePointer<UInt8>, _ value: Range<Int>) throws(HTTPParseError) {
+        var failure: HTTPParseError.Kind?
+        forEachListElement(bytes, value) { start, end in
+            guard end > start, end - start <= 18 else { failure = .invalidContentLength; return false }
+            var length = 0
+            for index in start..<end {
+                let digit = bytes[index] &- 0x30
+                guard digit <= 9 else { failure = .invalidContentLength; return false }
+                length = length * 10 + Int(digit)
+            }
+            if let earlier = contentLength, earlier != length { failure = .conflictingContentLength; return false }
+            contentLength = length
+            return true
+        }
+        if let failure { throw HTTPParseError(failure) }
+        if contentLength == nil { throw HTTPParseError(.invalidContentLength) }
+    }
+
+    private mutating func readTransferEncoding(_ bytes: UnsafePointer<UInt8>, _ value: Range<Int>) throws(HTTPParseError) {
+        hasTransferEncoding = true
+        var failure = false
+        forEachListElement(bytes, value) { start, end in
+            // A coding may carry parameters (`gzip;q=1`); only its name matters here.
+            var nameEnd = start
+            while nameEnd < end, isTokenByte(bytes[nameEnd]) { nameEnd += 1 }
+            guard nameEnd > start else { failure = true; return false }
+            transferCodingCount += 1
+            chunkedIsFinal = equalsIgnoringCase(bytes, start..<nameEnd, "chunked") && nameEnd == end
+            return true
+        }
+        if failure || transferCodingCount == 0 { throw HTTPParseError(.unsupportedTransferEncoding) }
+    }
+
+    private mutating func readConnection(_ bytes: UnsafePointer<UInt8>, _ value: Range<Int>) throws(HTTPParseError) {
+        var failure = false
+        forEachListElement(bytes, value) { start, end in
+            guard end > start else { return true }
+            for index in start..<end where !isTokenByte(bytes[index]) {
+                failure = true
+                return false
+            }
+            let option = start..<end
+            if equalsIgnoringCase(bytes, option, "close") { connectionClose = true }
+            else if equalsIgnoringCase(bytes, option, "keep-alive") { connectionKeepAlive = true }
+            else if equalsIgnoringCase(bytes, option, "upgrade") { connectionUpgrade = true }
+            return true
+        }
+        if failure { throw HTTPParseError(.invalidConnectionHeader) }
+    }
+}
+
+/// Calls `body` with each comma-separated element of `value`, whitespace trimmed, until it returns false.
+@inline(__always)
+func forEachListElement(_ bytes: UnsafePointer<UInt8>, _ value: Range<Int>, _ body: (Int, Int) -> Bool) {
+    var start = value.lowerBound
+    while start <= value.upperBound {
+        var end = start
+        while end < value.upperBound, bytes[end] != 0x2C { end += 1 }
+        var trimmedStart = start, trimmedEnd = end
+        while trimmedStart < trimmedEnd, bytes[trimmedStart] == asciiSpace || bytes[trimmedStart] == asciiTab { trimmedStart += 1 }
+        while trimmedEnd > trimmedStart, bytes[trimmedEnd - 1] == asciiSpace || bytes[trimmedEnd - 1] == asciiTab { trimmedEnd -= 1 }
+        if !body(trimmedStart, trimmedEnd) { return }
+        start = end + 1
+    }
+}
+
+/// True when the name at `name` equals the lower-case `expected` ignoring case (lengths already equal).
+@inline(__always)
+func matches(_ name: UnsafePointer<UInt8>, _ expected: StaticString) -> Bool {
+    asciiCaseInsensitiveEqual(name, UnsafeRawBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount))
+}
+
+@inline(__always)
+func equalsIgnoringCase(_ bytes: UnsafePointer<UInt8>, _ range: Range<Int>, _ expected: StaticString) -> Bool {
+    range.count == expected.utf8CodeUnitCount && matches(bytes + range.lowerBound, expected)
+}
