@@ -128,8 +128,10 @@ public struct HTTP1Parser {
             return .body
         case .untilClose:
             guard !input.isEmpty else { return nil }
-            try countBody(input.count)
-            body.move(from: input)
+            if try !moveBody(from: input, into: body, length: input.count) {
+                state = .failed
+                failure = HTTPParseError(.bodyTooLarge, offset: bodyBytes)
+            }
             return .body
         case .tunnel:
             guard !input.isEmpty else { return nil }
@@ -440,10 +442,18 @@ public struct HTTP1Parser {
         }
     }
 
+    /// Moves `length` body bytes, or as many as the body limit still allows; returns false when
+    /// the limit cut the move short (throws when nothing at all could be moved).
     @inline(__always)
-    private mutating func countBody(_ count: Int) throws(HTTPParseError) {
-        bodyBytes += count
-        if let limit = limits.maxBodyBytes, bodyBytes > limit { throw HTTPParseError(.bodyTooLarge, offset: bodyBytes) }
+    private mutating func moveBody(from input: IOBuffer, into body: IOBuffer, length: Int) throws(HTTPParseError) -> Bool {
+        var allowed = length
+        if let limit = limits.maxBodyBytes, bodyBytes + length > limit {
+            allowed = limit - bodyBytes
+            if allowed <= 0 { throw HTTPParseError(.bodyTooLarge, offset: bodyBytes) }
+        }
+        body.move(from: input, length: allowed)
+        bodyBytes += allowed
+        return allowed == length
     }
 
     // MARK: - Chunked bodies
@@ -452,18 +462,26 @@ public struct HTTP1Parser {
     /// chunk ends; returns `.body` when data moved.
     private mutating func parseChunked(_ input: IOBuffer, _ body: IOBuffer) throws(HTTPParseError) -> HTTP1ParserEvent? {
         var moved = false
-        while !input.isEmpty {
-            if state == .chunkData {
-                let length = min(remaining, input.count)
-                try countBody(length)
-                body.move(from: input, length: length)
-                remaining -= length
-                moved = true
-                if remaining == 0 { state = .chunkDataCR }
-                continue
+        do throws(HTTPParseError) {
+            while !input.isEmpty {
+                if state == .chunkData {
+                    let length = min(remaining, input.count)
+                    let withinLimit = try moveBody(from: input, into: body, length: length)
+                    moved = true
+                    guard withinLimit else { throw HTTPParseError(.bodyTooLarge, offset: bodyBytes) }
+                    remaining -= length
+                    if remaining == 0 { state = .chunkDataCR }
+                    continue
+                }
+                try parseChunkFraming(input)
+                if state == .trailers { break }
             }
-            try parseChunkFraming(input)
-            if state == .trailers { break }
+        } catch {
+            // Data that arrived before the error is delivered first, however the bytes were split;
+            // the error comes with the next call.
+            guard moved else { throw error }
+            state = .failed
+            failure = error
         }
         if moved { return .body }
         if state == .trailers, !input.isEmpty, try accumulateHead(from: input) { return try finishTrailers() }
