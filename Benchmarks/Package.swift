@@ -34,6 +34,21 @@ let package = Package(
             linkerSettings: [.linkedLibrary("event")]
         ),
         .executableTarget(name: "EchoLoad"),
+        // The parser benchmark: nodejs http-parser (Debian libhttp-parser-dev) against ConvoyHTTP1.
+        .target(
+            name: "HTTPParserBaseline",
+            linkerSettings: [.linkedLibrary("http_parser")]
+        ),
+        .target(
+            name: "HTTP1Workloads",
+            dependencies: [.product(name: "ConvoyHTTP1", package: "main"), .product(name: "ConvoyNetwork", package: "main")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "ParserBench",
+            dependencies: ["HTTP1Workloads", "HTTPParserBaseline"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // A plain executable that runs one operation N times, Swift or C: what callgrind counts.
         .executableTarget(
             name: "DispatcherOps",

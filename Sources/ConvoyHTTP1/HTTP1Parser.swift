@@ -77,9 +77,11 @@ public struct HTTP1Parser {
     public var error: HTTPParseError? { failure }
 
     /// Consumes bytes from `input` and returns the next event, or nil when more bytes are needed.
-    /// Body bytes are moved into `body`, which the caller empties as it likes. The owning thread.
+    /// Body bytes go to `body` (an ``IOBuffer`` collects them; any ``HTTP1BodySink`` may move
+    /// them on or drop them in place). The owning thread.
     /// - Throws: ``HTTPParseError`` for a malformed or over-limit message; from then on, always.
-    public mutating func next(from input: IOBuffer, body: IOBuffer) throws(HTTPParseError) -> HTTP1ParserEvent? {
+    @inline(__always)
+    public mutating func next<Sink: HTTP1BodySink>(from input: IOBuffer, body: Sink) throws(HTTPParseError) -> HTTP1ParserEvent? {
         do {
             return try step(input, body)
         } catch {
@@ -111,7 +113,7 @@ public struct HTTP1Parser {
     }
 
     @inline(__always)
-    private mutating func step(_ input: IOBuffer, _ body: IOBuffer) throws(HTTPParseError) -> HTTP1ParserEvent? {
+    private mutating func step<Sink: HTTP1BodySink>(_ input: IOBuffer, _ body: Sink) throws(HTTPParseError) -> HTTP1ParserEvent? {
         switch state {
         case .head:
             guard !input.isEmpty, try accumulateHead(from: input) else { return nil }
@@ -122,7 +124,7 @@ public struct HTTP1Parser {
         case .fixedBody:
             guard !input.isEmpty else { return nil }
             let length = min(remaining, input.count)
-            body.move(from: input, length: length)
+            deliver(input, length, to: body)
             remaining -= length
             if remaining == 0 { state = tunnelAfterBody ? .tunnel : .messageEnd }
             return .body
@@ -135,7 +137,7 @@ public struct HTTP1Parser {
             return .body
         case .tunnel:
             guard !input.isEmpty else { return nil }
-            body.move(from: input)
+            deliver(input, input.count, to: body)
             return .body
         case .chunkSize, .chunkExtension, .chunkSizeLineFeed, .chunkData, .chunkDataCR, .chunkDataLF:
             return try parseChunked(input, body)
@@ -164,7 +166,11 @@ public struct HTTP1Parser {
         var failureKind: HTTPParseError.Kind?
         let maxHead = limits.maxHeadBytes
         let allowBareLF = limits.allowBareLineFeed
-        input.forEachSlice { segment in
+        var sliceIndex = 0
+        scanning: while sliceIndex < input.numberOfSlices {
+            let segment = input.slice(at: sliceIndex)
+            sliceIndex += 1
+            if segment.isEmpty { continue }
             let base = segment.baseAddress!.assumingMemoryBound(to: UInt8.self)
             let count = segment.count
             var copyFrom = 0
@@ -178,14 +184,14 @@ public struct HTTP1Parser {
                 let previous: UInt8 = lf > copyFrom ? base[lf - 1] : (storage.byteCount > 0 ? storage.bytes[storage.byteCount - 1] : 0)
                 if previous != asciiCR || lineLength == 0, !allowBareLF {
                     failureKind = .bareLineFeed
-                    return false
+                    break scanning
                 }
                 if lineLength == 0 || (lineLength == 1 && previous == asciiCR) {
                     if lineStart == 0 && state == .head {
                         // An empty line before the start line (RFC 9112 §2.2 allows one).
                         guard role == .request, emptyLinesSkipped < 2 else {
                             failureKind = role == .request ? .invalidRequestLine : .invalidStatusLine
-                            return false
+                            break scanning
                         }
                         emptyLinesSkipped += 1
                         storage.byteCount = 0
@@ -206,15 +212,15 @@ public struct HTTP1Parser {
                 } else {
                     failureKind = .headersTooLarge
                 }
-                return false
+                break scanning
             }
             if take > 0 { storage.appendBytes(base + copyFrom, count: take) }
             consumed += copyFrom + take
             if headEnd >= 0 {
                 complete = true
-                return false
+                break scanning
             }
-            return true
+            continue scanning
         }
         if let failureKind { throw HTTPParseError(failureKind, offset: storage.byteCount) }
         // A start line longer than any target allows is refused before the line ends.
@@ -445,22 +451,30 @@ public struct HTTP1Parser {
     /// Moves `length` body bytes, or as many as the body limit still allows; returns false when
     /// the limit cut the move short (throws when nothing at all could be moved).
     @inline(__always)
-    private mutating func moveBody(from input: IOBuffer, into body: IOBuffer, length: Int) throws(HTTPParseError) -> Bool {
+    private mutating func moveBody<Sink: HTTP1BodySink>(from input: IOBuffer, into body: Sink, length: Int) throws(HTTPParseError) -> Bool {
         var allowed = length
         if let limit = limits.maxBodyBytes, bodyBytes + length > limit {
             allowed = limit - bodyBytes
             if allowed <= 0 { throw HTTPParseError(.bodyTooLarge, offset: bodyBytes) }
         }
-        body.move(from: input, length: allowed)
+        deliver(input, allowed, to: body)
         bodyBytes += allowed
         return allowed == length
+    }
+
+    /// Hands `length` bytes at the front of `input` to the sink and checks it took exactly them.
+    @inline(__always)
+    private func deliver<Sink: HTTP1BodySink>(_ input: IOBuffer, _ length: Int, to sink: Sink) {
+        let expected = input.count - length
+        sink.consumeBody(from: input, length: length)
+        trapUnless(input.count == expected, "HTTP1BodySink.consumeBody must remove exactly the \(length) body bytes")
     }
 
     // MARK: - Chunked bodies
 
     /// Walks chunk framing and moves chunk data into `body` until the input runs out or the last
     /// chunk ends; returns `.body` when data moved.
-    private mutating func parseChunked(_ input: IOBuffer, _ body: IOBuffer) throws(HTTPParseError) -> HTTP1ParserEvent? {
+    private mutating func parseChunked<Sink: HTTP1BodySink>(_ input: IOBuffer, _ body: Sink) throws(HTTPParseError) -> HTTP1ParserEvent? {
         var moved = false
         do throws(HTTPParseError) {
             while !input.isEmpty {
@@ -495,7 +509,10 @@ public struct HTTP1Parser {
         var failureKind: HTTPParseError.Kind?
         let allowBareLF = limits.allowBareLineFeed
         let maxLine = limits.maxChunkLineBytes
-        input.forEachSlice { segment in
+        var sliceIndex = 0
+        while input.slice(at: sliceIndex).isEmpty { sliceIndex += 1 }
+        let segment = input.slice(at: sliceIndex)
+        framing: do {
             let bytes = segment.baseAddress!.assumingMemoryBound(to: UInt8.self)
             let count = segment.count
             while consumed < count {
@@ -505,38 +522,38 @@ public struct HTTP1Parser {
                 case .chunkSize:
                     chunkLineLength += 1
                     if isHexDigit(byte) {
-                        guard remaining >> 56 == 0 else { failureKind = .invalidChunkSize; return false }
+                        guard remaining >> 56 == 0 else { failureKind = .invalidChunkSize; break framing }
                         remaining = remaining << 4 | hexValue(byte)
                     } else if chunkLineLength == 1 {
                         failureKind = .invalidChunkSize
-                        return false
+                        break framing
                     } else if byte == asciiCR {
                         state = .chunkSizeLineFeed
                     } else if byte == 0x3B || byte == asciiSpace || byte == asciiTab {
                         state = .chunkExtension
                     } else if byte == asciiLF && allowBareLF {
                         endChunkSizeLine()
-                        return false
+                        break framing
                     } else {
                         failureKind = .invalidChunkSize
-                        return false
+                        break framing
                     }
                 case .chunkExtension:
                     chunkLineLength += 1
-                    if chunkLineLength > maxLine { failureKind = .invalidChunkExtension; return false }
+                    if chunkLineLength > maxLine { failureKind = .invalidChunkExtension; break framing }
                     if byte == asciiCR {
                         state = .chunkSizeLineFeed
                     } else if byte == asciiLF && allowBareLF {
                         endChunkSizeLine()
-                        return false
+                        break framing
                     } else if !isFieldValueByte(byte) {
                         failureKind = .invalidChunkExtension
-                        return false
+                        break framing
                     }
                 case .chunkSizeLineFeed:
-                    guard byte == asciiLF else { failureKind = .invalidChunkSize; return false }
+                    guard byte == asciiLF else { failureKind = .invalidChunkSize; break framing }
                     endChunkSizeLine()
-                    return false
+                    break framing
                 case .chunkDataCR:
                     if byte == asciiCR {
                         state = .chunkDataLF
@@ -545,18 +562,18 @@ public struct HTTP1Parser {
                         chunkLineLength = 0
                     } else {
                         failureKind = .invalidChunkTerminator
-                        return false
+                        break framing
                     }
                 case .chunkDataLF:
-                    guard byte == asciiLF else { failureKind = .invalidChunkTerminator; return false }
+                    guard byte == asciiLF else { failureKind = .invalidChunkTerminator; break framing }
                     state = .chunkSize
                     chunkLineLength = 0
                 default:
                     consumed -= 1
-                    return false
+                    break framing
                 }
             }
-            return false
+            break framing
         }
         if let failureKind { throw HTTPParseError(failureKind, offset: bodyBytes) }
         input.drain(consumed)

@@ -15,17 +15,18 @@ struct HeaderField {
 /// The bytes and field ranges behind ``HTTPHeaders`` and the heads: a message head is copied here
 /// once and every name, value, request target and reason phrase is a range into it. Reused by the
 /// parser for the next message when nobody else holds it, so a steady stream of requests
-/// allocates nothing. Confined to one thread at a time.
+/// allocates nothing. Confined to one thread at a time and never accessed re-entrantly, so the
+/// dynamic exclusivity checks are switched off on its fields (they cost more than the parsing).
 final class HeaderStorage {
-    private(set) var bytes: UnsafeMutablePointer<UInt8>
-    private(set) var byteCapacity: Int
-    var byteCount = 0
-    private(set) var fields: UnsafeMutablePointer<HeaderField>
-    private(set) var fieldCapacity: Int
-    var fieldCount = 0
+    @exclusivity(unchecked) private(set) var bytes: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private(set) var byteCapacity: Int
+    @exclusivity(unchecked) var byteCount = 0
+    @exclusivity(unchecked) private(set) var fields: UnsafeMutablePointer<HeaderField>
+    @exclusivity(unchecked) private(set) var fieldCapacity: Int
+    @exclusivity(unchecked) var fieldCount = 0
     /// The request target or the reason phrase.
-    var lineTextStart: Int32 = 0
-    var lineTextLength: Int32 = 0
+    @exclusivity(unchecked) var lineTextStart: Int32 = 0
+    @exclusivity(unchecked) var lineTextLength: Int32 = 0
 
     init(byteCapacity: Int = 1024, fieldCapacity: Int = 16) {
         self.byteCapacity = max(byteCapacity, 64)

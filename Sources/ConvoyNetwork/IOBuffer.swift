@@ -205,6 +205,14 @@ public final class IOBuffer {
         }
     }
 
+    /// The bytes of slice `index` (0 ..< ``numberOfSlices``; may be empty), valid until the
+    /// buffer next changes: how a parser walks the chain without a closure. The owning thread.
+    public func slice(at index: Int) -> UnsafeRawBufferPointer {
+        trapUnless(index >= 0 && index < sliceCount, "IOBuffer.slice(at: \(index)) out of range 0..<\(sliceCount)")
+        let slice = slot(index).pointee
+        return UnsafeRawBufferPointer(start: slice.block + slice.start, count: slice.length)
+    }
+
     /// The byte at `offset` from the start. Traps when out of range. The owning thread.
     public func byte(at offset: Int) -> UInt8 {
         trapUnless(offset >= 0 && offset < count, "IOBuffer.byte(at: \(offset)) out of range 0..<\(count)")
