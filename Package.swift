@@ -67,6 +67,14 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        .executableTarget(
+            name: "HelloHTTPServer",
+            dependencies: ["ConvoyDispatcher", "ConvoyNetwork", "ConvoyHTTP1"],
+            path: "Examples/HelloHTTPServer",
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
+
         // MARK: - Tests
         .testTarget(
             name: "ConvoyNetworkTests",

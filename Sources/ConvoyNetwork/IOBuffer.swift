@@ -144,6 +144,26 @@ public final class IOBuffer {
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Appends up to `maximumLength` bytes written in place: `body` gets contiguous writable
+    /// memory of that size at the tail (the tail slice's free space, a fresh pooled slice, or a
+    /// block of its own when larger) and returns how many bytes it wrote. Encoders use it to
+    /// write a message head with one copy. The owning thread.
+    public func appendInPlace(maximumLength: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+        guard maximumLength > 0 else { return }
+        if sliceCount == 0 || slot(sliceCount - 1).pointee.reservable < maximumLength {
+            let capacity = max(maximumLength, SlicePool.sliceSize)
+            let block = capacity == SlicePool.sliceSize
+                ? SlicePool.current.take() : UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            pushBack(Slice(block: block, capacity: capacity, start: 0, end: 0))
+        }
+        let tail = slot(sliceCount - 1)
+        let written = body(tail.pointee.block + tail.pointee.end)
+        trapUnless(written >= 0 && written <= maximumLength, "IOBuffer.appendInPlace: wrote \(written) of at most \(maximumLength) bytes")
+        tail.pointee.end += written
+        count += written
+        checkWatermarks()
+    }
+
     /// Removes the first `length` bytes (all of them if `length` is larger). The owning thread.
     public func drain(_ length: Int) {
         let length = min(length, count)
