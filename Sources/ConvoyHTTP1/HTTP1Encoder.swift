@@ -5,6 +5,7 @@ import ConvoyNetwork
 ///
 /// The encoder owns framing, as Envoy's does: a `Transfer-Encoding` field in the head is never
 /// written as given; the encoder chooses (RFC 9112 §6, Envoy's order):
+/// - 101 and a 2xx to CONNECT: raw tunnel bytes follow, unframed;
 /// - 1xx and 204: no body, neither Content-Length nor Transfer-Encoding;
 /// - a `Content-Length` field: that many bytes;
 /// - 304, or an answer to HEAD: no body (a Content-Length given is kept as information);
@@ -28,7 +29,9 @@ public enum HTTP1Encoder {
         let contentLength = declaredContentLength(storage)
         let framing: HTTPBodyFraming
         var extra: StaticString = ""
-        if head.status < 200 || head.status == 204 {
+        if head.status == 101 {
+            framing = .untilClose  // the tunnel's raw bytes follow
+        } else if head.status < 200 || head.status == 204 {
             framing = .none
         } else if requestMethod == .head || head.status == 304 {
             framing = .none
@@ -39,7 +42,7 @@ public enum HTTP1Encoder {
         } else if endStream {
             framing = .none
             extra = "Content-Length: 0\r\n"
-        } else if peerVersion.minor == 0 || head.status == 101 {
+        } else if peerVersion.minor == 0 {
             framing = .untilClose
         } else {
             framing = .chunked

@@ -107,6 +107,9 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         var head = head
         let switching = head.status == 101 || (requestMethod == .connect && head.status >= 200 && head.status < 300)
         if draining || (requestIsUpgrade && !switching) || !isKeepAliveResponse(head) { closeAfterResponse = true }
+        // A response that starts before the request has ended closes the connection (the rest of
+        // the request would otherwise have to be read and thrown away).
+        if !requestComplete && !switching { closeAfterResponse = true }
         if closeAfterResponse {
             if requestVersion.minor >= 1, !switching { head.headers.set(name: "Connection", value: "close") }
         } else if requestVersion.minor == 0 {
@@ -195,7 +198,10 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         }
         if closeAfterResponse {
             streamActive = false
-            connection.close(.flushWriteAndDelay)
+            // With the request read whole, closing right after the flush is safe; with request
+            // bytes possibly still coming, wait for the peer so our close cannot turn into a reset
+            // that destroys the response before it is read.
+            connection.close(requestComplete ? .flushWrite : .flushWriteAndDelay)
             return
         }
         finishStream()

@@ -1,0 +1,182 @@
+import ConvoyNetwork
+
+/// Receives the response to a ``HTTP1ClientCodec``'s request. Called on the connection's
+/// dispatcher thread.
+public protocol HTTP1ClientCodecDelegate: AnyObject {
+    /// A response head: interim ones (1xx other than 101) first, then the final one.
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: HTTPResponseHead)
+    /// Response body bytes (de-chunked). Take them — move or drain; what is left is dropped.
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveBody body: IOBuffer)
+    /// The response's trailer section.
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveTrailers trailers: HTTPHeaders)
+    /// The response is complete. ``HTTP1ClientCodec/isReusable`` says whether another request may follow.
+    func clientCodecDidReceiveEnd(_ codec: HTTP1ClientCodec)
+    /// The exchange failed: the connection closed early or the upstream broke the protocol.
+    func clientCodec(_ codec: HTTP1ClientCodec, streamDidReset reason: HTTP1StreamReset)
+}
+
+extension HTTP1ClientCodecDelegate {
+    /// Drops trailers. Dispatcher thread.
+    public func clientCodec(_ codec: HTTP1ClientCodec, didReceiveTrailers trailers: HTTPHeaders) {}
+}
+
+/// The client side of HTTP/1.1 on a ``Connection`` (Envoy's `ClientConnectionImpl`), for
+/// upstream use: one request at a time.
+///
+/// - Response framing follows the request: no body for HEAD, 1xx, 204 and 304; a body delimited
+///   by close ends when the upstream closes; 101 and a 2xx to CONNECT turn the connection into a
+///   raw tunnel.
+/// - A response may arrive before the request body has been sent (an early 413 or 401): it is
+///   delivered as usual, and the connection is then not reused.
+/// - Bytes from the upstream with no request outstanding, a malformed response, or a close
+///   before the response ends reset the stream and close the connection.
+/// - ``isReusable`` tells a connection pool whether the connection can carry the next request.
+///
+/// Keeps its delegate alive; the connection keeps the codec alive. Confined to the connection's
+/// dispatcher thread.
+public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
+    /// The connection to the upstream. Dispatcher thread.
+    public unowned let connection: Connection
+    /// Receives responses. Dispatcher thread.
+    public var delegate: (any HTTP1ClientCodecDelegate)?
+    /// Responses completed on this connection. Dispatcher thread.
+    public private(set) var responsesReceived: UInt64 = 0
+
+    private var parser: HTTP1Parser
+    private let body = IOBuffer()
+    private let output = IOBuffer()
+    private var requestOutstanding = false
+    private var requestComplete = false
+    private var requestFraming = HTTPBodyFraming.none
+    private var responseKeepAlive = true
+    private var failed = false
+    private var dispatching = false
+
+    /// Installs a codec as `connection`'s read filter. Dispatcher thread.
+    public init(connection: Connection, limits: HTTP1ParserLimits = .responses, delegate: (any HTTP1ClientCodecDelegate)? = nil) {
+        self.connection = connection
+        self.delegate = delegate
+        parser = HTTP1Parser(role: .response, limits: limits)
+        connection.addReadFilter(self)
+        connection.addCallbacks(self)
+    }
+
+    /// True when a request may be sent now: nothing outstanding, the connection open, the last
+    /// exchange completed cleanly and kept the connection alive. Dispatcher thread.
+    public var isReusable: Bool {
+        !requestOutstanding && !failed && responseKeepAlive && connection.state == .open
+    }
+
+    /// True while a request is waiting for its response. Dispatcher thread.
+    public var hasOutstandingRequest: Bool { requestOutstanding }
+
+    /// Sends a request head; `endStream` when there is no body. Dispatcher thread.
+    public func sendRequestHead(_ head: HTTPRequestHead, endStream: Bool) {
+        trapUnless(!requestOutstanding, "HTTP1ClientCodec.sendRequestHead while a request is outstanding")
+        trapUnless(!failed, "HTTP1ClientCodec.sendRequestHead on a failed connection")
+        requestOutstanding = true
+        requestComplete = false
+        responseKeepAlive = head.keepAlive && !head.headers.values(of: "connection").contains { $0.lowercased().contains("close") }
+        parser.requestMethod = head.method
+        requestFraming = HTTP1Encoder.writeRequestHead(head, endStream: endStream, into: output)
+        connection.write(output)
+        if endStream { requestComplete = true }
+    }
+
+    /// Sends request body bytes (moved out of `data`). Dispatcher thread.
+    public func sendBody(_ data: IOBuffer) {
+        trapUnless(requestOutstanding && !requestComplete, "HTTP1ClientCodec.sendBody with no request body in progress")
+        HTTP1Encoder.writeBody(data, framing: requestFraming, into: output)
+        connection.write(output)
+    }
+
+    /// Ends the request (with `trailers` when chunked). Dispatcher thread.
+    public func sendEnd(trailers: HTTPHeaders? = nil) {
+        trapUnless(requestOutstanding && !requestComplete, "HTTP1ClientCodec.sendEnd with no request body in progress")
+        HTTP1Encoder.writeEnd(framing: requestFraming, trailers: trailers, into: output)
+        connection.write(output)
+        requestComplete = true
+    }
+
+    // MARK: - Reading
+
+    /// Parses response bytes. Dispatcher thread (called by the connection).
+    public func onData(_ data: IOBuffer, endStream: Bool) -> FilterStatus {
+        dispatch()
+        if endStream, !failed, requestOutstanding {
+            do {
+                if case .end? = try parser.finish() { completeResponse() }
+            } catch {
+                fail(.connectionClosed)
+            }
+        }
+        return .stopIteration
+    }
+
+    private func dispatch() {
+        guard !dispatching else { return }
+        dispatching = true
+        defer { dispatching = false }
+        let input = connection.readBuffer
+        while !failed, connection.state == .open {
+            guard requestOutstanding else {
+                if !input.isEmpty { fail(.unexpectedResponse) }
+                return
+            }
+            let event: HTTP1ParserEvent?
+            do {
+                event = try parser.next(from: input, body: body)
+            } catch {
+                fail(.protocolError(error))
+                return
+            }
+            guard let event else { return }
+            switch event {
+            case .responseHead(let head):
+                if !head.isInformational { responseKeepAlive = responseKeepAlive && head.keepAlive }
+                delegate?.clientCodec(self, didReceiveHead: head)
+            case .body:
+                delegate?.clientCodec(self, didReceiveBody: body)
+                body.drain(body.count)
+            case .trailers(let trailers):
+                delegate?.clientCodec(self, didReceiveTrailers: trailers)
+            case .end:
+                completeResponse()
+            case .requestHead:
+                break
+            }
+        }
+    }
+
+    private func completeResponse() {
+        requestOutstanding = false
+        responsesReceived += 1
+        if !requestComplete { responseKeepAlive = false }  // the request body was cut short by the answer
+        delegate?.clientCodecDidReceiveEnd(self)
+        if !responseKeepAlive, connection.state == .open { connection.close(.noFlush) }
+    }
+
+    private func fail(_ reason: HTTP1StreamReset) {
+        guard !failed else { return }
+        failed = true
+        let hadRequest = requestOutstanding
+        requestOutstanding = false
+        if hadRequest { delegate?.clientCodec(self, streamDidReset: reason) }
+        if connection.state == .open { connection.close(.noFlush) }
+    }
+
+    /// Resets an outstanding request when the connection closes. Dispatcher thread.
+    public func onEvent(_ event: ConnectionEvent) {
+        guard event != .connected, !failed else { return }
+        if requestOutstanding {
+            // A body delimited by close ends here; anything else was cut short.
+            if case .end? = try? parser.finish() {
+                completeResponse()
+                failed = true
+                return
+            }
+            fail(.connectionClosed)
+        }
+        failed = true
+    }
+}
