@@ -32,11 +32,12 @@ extension HTTP1ClientCodecDelegate {
 ///   before the response ends reset the stream and close the connection.
 /// - ``isReusable`` tells a connection pool whether the connection can carry the next request.
 ///
-/// Keeps its delegate alive; the connection keeps the codec alive. Confined to the connection's
+/// Keeps its delegate and its connection alive; an open connection keeps the codec alive (as its
+/// read filter) and lets go of it when it closes, so nothing outlives the connection unless held. Confined to the connection's
 /// dispatcher thread.
 public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// The connection to the upstream. Dispatcher thread.
-    public unowned let connection: Connection
+    public let connection: Connection
     /// Receives responses. Dispatcher thread.
     public var delegate: (any HTTP1ClientCodecDelegate)?
     /// Responses completed on this connection. Dispatcher thread.

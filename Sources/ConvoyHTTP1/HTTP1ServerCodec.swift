@@ -43,11 +43,12 @@ extension HTTP1ServerCodecDelegate {
 /// - **Idle**: with ``idleTimeout`` set, a connection with no request in progress for that long
 ///   is closed.
 ///
-/// Keeps its delegate alive; the connection keeps the codec alive. Confined to the connection's
+/// Keeps its delegate and its connection alive; an open connection keeps the codec alive (as its
+/// read filter) and lets go of it when it closes, so nothing outlives the connection unless held. Confined to the connection's
 /// dispatcher thread.
 public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
     /// The connection the codec reads from and writes to. Dispatcher thread.
-    public unowned let connection: Connection
+    public let connection: Connection
     /// Receives the requests. Dispatcher thread.
     public var delegate: (any HTTP1ServerCodecDelegate)?
     /// Answer `Expect: 100-continue` with `100 Continue` when the head arrives. Dispatcher thread.
