@@ -39,19 +39,19 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// The connection to the upstream. Dispatcher thread.
     public let connection: Connection
     /// Receives responses. Dispatcher thread.
-    public var delegate: (any HTTP1ClientCodecDelegate)?
+    @exclusivity(unchecked) public var delegate: (any HTTP1ClientCodecDelegate)?
     /// Responses completed on this connection. Dispatcher thread.
-    public private(set) var responsesReceived: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var responsesReceived: UInt64 = 0
 
-    private var parser: HTTP1Parser
+    @exclusivity(unchecked) private var parser: HTTP1Parser
     private let body = IOBuffer()
     private let output = IOBuffer()
-    private var requestOutstanding = false
-    private var requestComplete = false
-    private var requestFraming = HTTPBodyFraming.none
-    private var responseKeepAlive = true
-    private var failed = false
-    private var dispatching = false
+    @exclusivity(unchecked) private var requestOutstanding = false
+    @exclusivity(unchecked) private var requestComplete = false
+    @exclusivity(unchecked) private var requestFraming = HTTPBodyFraming.none
+    @exclusivity(unchecked) private var responseKeepAlive = true
+    @exclusivity(unchecked) private var failed = false
+    @exclusivity(unchecked) private var dispatching = false
 
     /// Installs a codec as `connection`'s read filter. Dispatcher thread.
     public init(connection: Connection, limits: HTTP1ParserLimits = .responses, delegate: (any HTTP1ClientCodecDelegate)? = nil) {

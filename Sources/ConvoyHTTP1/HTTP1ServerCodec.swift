@@ -46,41 +46,45 @@ extension HTTP1ServerCodecDelegate {
 /// Keeps its delegate and its connection alive; an open connection keeps the codec alive (as its
 /// read filter) and lets go of it when it closes, so nothing outlives the connection unless held. Confined to the connection's
 /// dispatcher thread.
+///
+/// Its fields are confined to one thread and never accessed overlapping (delegates are called
+/// between parser steps), so their dynamic exclusivity checks are off: they cost more per request
+/// than the parsing.
 public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
     /// The connection the codec reads from and writes to. Dispatcher thread.
     public let connection: Connection
     /// Receives the requests. Dispatcher thread.
-    public var delegate: (any HTTP1ServerCodecDelegate)?
+    @exclusivity(unchecked) public var delegate: (any HTTP1ServerCodecDelegate)?
     /// Answer `Expect: 100-continue` with `100 Continue` when the head arrives. Dispatcher thread.
-    public var sendsContinueAutomatically = true
+    @exclusivity(unchecked) public var sendsContinueAutomatically = true
     /// Close the connection after this long without a request in progress (nil: never). Dispatcher thread.
-    public var idleTimeout: Duration? {
+    @exclusivity(unchecked) public var idleTimeout: Duration? {
         didSet { armIdleTimerIfIdle() }
     }
     /// Requests whose heads were received. Dispatcher thread.
-    public private(set) var requestsReceived: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var requestsReceived: UInt64 = 0
     /// The error the connection ended with, if it was a protocol error. Dispatcher thread.
-    public private(set) var protocolError: HTTPParseError?
+    @exclusivity(unchecked) public private(set) var protocolError: HTTPParseError?
 
-    private var parser: HTTP1Parser
+    @exclusivity(unchecked) private var parser: HTTP1Parser
     private let body = IOBuffer()
     private let output = IOBuffer()
-    private var idleTimer: TimerEvent?
-    private var dispatching = false
-    private var outputBlocked = false
-    private var draining = false
+    @exclusivity(unchecked) private var idleTimer: TimerEvent?
+    @exclusivity(unchecked) private var dispatching = false
+    @exclusivity(unchecked) private var outputBlocked = false
+    @exclusivity(unchecked) private var draining = false
 
     // The current stream.
-    private var streamActive = false
-    private var requestComplete = false
-    private var responseStarted = false
-    private var responseComplete = false
-    private var closeAfterResponse = false
-    private var requestMethod = HTTPMethod.get
-    private var requestVersion = HTTPVersion.http11
-    private var requestIsUpgrade = false
-    private var responseFraming = HTTPBodyFraming.none
-    private var responseBodyRemaining = 0
+    @exclusivity(unchecked) private var streamActive = false
+    @exclusivity(unchecked) private var requestComplete = false
+    @exclusivity(unchecked) private var responseStarted = false
+    @exclusivity(unchecked) private var responseComplete = false
+    @exclusivity(unchecked) private var closeAfterResponse = false
+    @exclusivity(unchecked) private var requestMethod = HTTPMethod.get
+    @exclusivity(unchecked) private var requestVersion = HTTPVersion.http11
+    @exclusivity(unchecked) private var requestIsUpgrade = false
+    @exclusivity(unchecked) private var responseFraming = HTTPBodyFraming.none
+    @exclusivity(unchecked) private var responseBodyRemaining = 0
 
     /// Installs a codec as `connection`'s read filter with `limits`. Dispatcher thread.
     public init(connection: Connection, limits: HTTP1ParserLimits = .requests, delegate: (any HTTP1ServerCodecDelegate)? = nil) {

@@ -54,7 +54,7 @@ public class Connection: DeferredDeletable {
     /// zero: do not wait). Dispatcher thread.
     public final var delayedCloseTimeout: Duration = .seconds(1)
     /// The most bytes buffered per direction before flow control acts (default 1 MiB). Dispatcher thread.
-    public final private(set) var bufferLimit: Int
+    @exclusivity(unchecked) public final private(set) var bufferLimit: Int
 
     // Everything below is confined to the dispatcher's thread and never accessed re-entrantly;
     // unchecked exclusivity removes a dynamic check from every access on the I/O path.
