@@ -77,7 +77,7 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
         trapUnless(!failed, "HTTP1ClientCodec.sendRequestHead on a failed connection")
         requestOutstanding = true
         requestComplete = false
-        responseKeepAlive = head.keepAlive && !head.headers.values(of: "connection").contains { $0.lowercased().contains("close") }
+        responseKeepAlive = head.keepAlive && !head.headers.hasConnectionOption("close")
         parser.requestMethod = head.method
         requestFraming = HTTP1Encoder.writeRequestHead(head, endStream: endStream, into: output)
         connection.write(output)

@@ -111,7 +111,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         }
         var head = head
         let switching = head.status == 101 || (requestMethod == .connect && head.status >= 200 && head.status < 300)
-        if draining || (requestIsUpgrade && !switching) || !isKeepAliveResponse(head) { closeAfterResponse = true }
+        if draining || (requestIsUpgrade && !switching) || head.headers.hasConnectionOption("close") { closeAfterResponse = true }
         // A response that starts before the request has ended closes the connection (the rest of
         // the request would otherwise have to be read and thrown away).
         if !requestComplete && !switching { closeAfterResponse = true }
@@ -176,23 +176,6 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
     public func shutdownNotice() {
         draining = true
         if !streamActive { connection.close(.flushWrite) }
-    }
-
-    private func isKeepAliveResponse(_ head: HTTPResponseHead) -> Bool {
-        guard !draining else { return false }
-        var keepAlive = true
-        var index = head.headers.firstIndex(of: "connection")
-        while let found = index {
-            head.headers.withValue(at: found) { value in
-                let bytes = value.bindMemory(to: UInt8.self)
-                forEachListElement(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!, 0..<value.count) { start, end in
-                    if equalsIgnoringCase(bytes.baseAddress!, start..<end, "close") { keepAlive = false }
-                    return true
-                }
-            }
-            index = head.headers.firstIndex(of: "connection", from: found + 1)
-        }
-        return keepAlive
     }
 
     private func completeResponse() {

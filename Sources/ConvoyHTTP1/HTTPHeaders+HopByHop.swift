@@ -19,6 +19,26 @@ extension HTTPHeaders {
     }
 }
 
+extension HTTPHeaders {
+    /// True when a `Connection` field lists `option` (lower case), compared as a token ignoring
+    /// case, without allocating. The owning thread.
+    func hasConnectionOption(_ option: StaticString) -> Bool {
+        let storage = self.storage
+        for index in 0..<storage.fieldCount {
+            let field = storage.fields[index]
+            guard field.nameLength == 10, matches(storage.bytes + Int(field.nameStart), "connection") else { continue }
+            var found = false
+            let value = Int(field.valueStart)..<Int(field.valueStart + field.valueLength)
+            forEachListElement(UnsafePointer(storage.bytes), value) { start, end in
+                found = equalsIgnoringCase(UnsafePointer(storage.bytes), start..<end, option)
+                return !found
+            }
+            if found { return true }
+        }
+        return false
+    }
+}
+
 extension StringProtocol {
     fileprivate func trimmingCharacters(in set: String) -> String {
         var slice = Substring(self)

@@ -123,6 +123,14 @@ public struct HTTPHeaders {
         storage.removeField(at: index)
     }
 
+    /// Replaces the request target or reason phrase kept with these fields.
+    mutating func setLineText(_ text: String) {
+        makeUnique()
+        let range = storage.appendString(text)
+        storage.lineTextStart = range.start
+        storage.lineTextLength = range.length
+    }
+
     @inline(__always)
     mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }

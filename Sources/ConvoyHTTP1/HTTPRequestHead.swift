@@ -35,12 +35,7 @@ public struct HTTPRequestHead {
     /// The request target as sent (`/path?query`, `host:port` for CONNECT, `*`, or absolute-form). The owning thread.
     public var target: String {
         get { headers.storage.string(start: headers.storage.lineTextStart, length: headers.storage.lineTextLength) }
-        set {
-            headers.makeUnique()
-            let range = headers.storage.appendString(newValue)
-            headers.storage.lineTextStart = range.start
-            headers.storage.lineTextLength = range.length
-        }
+        set { headers.setLineText(newValue) }
     }
 
     /// Calls `body` with the target's bytes, valid only during the call. The owning thread.
@@ -81,12 +76,7 @@ public struct HTTPResponseHead {
     /// The reason phrase as received (may be empty). The owning thread.
     public var reason: String {
         get { headers.storage.string(start: headers.storage.lineTextStart, length: headers.storage.lineTextLength) }
-        set {
-            headers.makeUnique()
-            let range = headers.storage.appendString(newValue)
-            headers.storage.lineTextStart = range.start
-            headers.storage.lineTextLength = range.length
-        }
+        set { headers.setLineText(newValue) }
     }
 
     /// True for 1xx other than 101: an interim response, followed by the final one. The owning thread.

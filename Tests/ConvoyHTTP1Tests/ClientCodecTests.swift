@@ -170,4 +170,13 @@ struct ClientCodecTests {
         #expect(run { recorder.ends == 1 })
         #expect(recorder.heads.map(\.status) == [100, 200])
     }
+
+    @Test func connectionCloseOnTheRequestMeansNoReuse() {
+        upstream.answer = { connection, received in
+            if received.hasSuffix("\r\n\r\n") { connection.write(IOBuffer("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")) }
+        }
+        codec.sendRequestHead(HTTPRequestHead(method: .get, target: "/", headers: ["Host": "up", "Connection": "TE, Close"]), endStream: true)
+        #expect(run { recorder.ends == 1 })
+        #expect(!codec.isReusable)
+    }
 }

@@ -191,4 +191,52 @@ struct ServerCodecTests {
         #expect(harness.run { client.received.string.hasSuffix("\r\n\r\nback \u{2}") })
         #expect(client.received.string.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
     }
+
+    @Test func noNewRequestStartsWhileThePeerIsNotReadingResponses() throws {
+        let harness = try ServerCodecHarness()
+        harness.configure = { $0.connection.setBufferLimit(64 * 1024) }
+        let big = [UInt8](repeating: 0x61, count: 2 << 20)
+        harness.server.respond = { codec, _, _ in codec.sendResponse(status: 200, body: IOBuffer(big)) }
+        let client = try harness.client()
+        #expect(harness.run { harness.codecs.count == 1 })
+        client.connection.readDisable(true)
+        client.send((1...20).map { "GET /\($0) HTTP/1.1\r\nHost: a\r\n\r\n" }.joined())
+        #expect(harness.run { harness.codecs.first?.connection.writeBuffer.isAboveHighWatermark == true })
+        for _ in 0..<200 { harness.dispatcher.run(.nonBlock) }
+        // 40 MiB of answers cannot fit in the kernel's buffers: the codec must have stopped.
+        let started = harness.codecs[0].requestsReceived
+        #expect(started < 20, "requests kept starting while responses piled up")
+        client.connection.readDisable(false)
+        #expect(harness.run { harness.codecs[0].requestsReceived == 20 && client.received.count >= 20 * big.count })
+    }
+
+    @Test func shutdownNoticeClosesIdleConnectionsAndEndsKeepAliveOnTheNextResponse() throws {
+        let harness = try ServerCodecHarness()
+        var held: HTTP1ServerCodec?
+        harness.server.respond = { codec, _, _ in held = codec }
+        let client = try harness.client()
+        client.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(harness.run { held != nil })
+        held?.shutdownNotice()
+        held?.sendResponse(status: 200, body: IOBuffer("last"))
+        #expect(harness.run { client.closed })
+        #expect(client.responses().first?.head.headers["connection"] == "close")
+
+        let idle = try harness.client()
+        #expect(harness.run { harness.codecs.count == 2 })
+        harness.codecs[1].shutdownNotice()
+        #expect(harness.run { idle.closed })
+        #expect(idle.received.isEmpty)
+    }
+
+    @Test func connectionOptionsAreMatchedAsTokens() throws {
+        let harness = try ServerCodecHarness()
+        harness.server.respond = { codec, _, _ in
+            codec.sendResponse(status: 200, headers: ["Connection": "x-closet"], body: IOBuffer("kept"))
+        }
+        let client = try harness.client()
+        client.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(harness.run { client.responses().count == 2 })
+        #expect(!client.closed, "`x-closet` is not `close`")
+    }
 }

@@ -22,7 +22,7 @@ struct ClientConnectionTests {
         client.connect()
         client.addEventHandler { events.append($0) }  // attached after connect(): still sees the failure
         #expect(events.isEmpty, "never reported from inside connect()")
-        #expect(runLoop(dispatcher) { !events.isEmpty })
+        #expect(runDispatcher(dispatcher) { !events.isEmpty })
         #expect(events == [.remoteClose])
         #expect(client.failure?.errno == ECONNREFUSED)
         #expect(client.failure?.description.contains("connect to \(closedPort)") == true)
@@ -67,7 +67,7 @@ struct ClientConnectionTests {
         let collector = Collector(client)
         client.connect()
         client.write(IOBuffer("v6"))
-        #expect(runLoop(dispatcher) { collector.received.count == 2 })
+        #expect(runDispatcher(dispatcher) { collector.received.count == 2 })
         #expect(collector.received == Array("v6".utf8))
         #expect(listener.localAddress.description.hasPrefix("[::1]:"))
     }

@@ -73,7 +73,7 @@ struct ListenerTests {
         let collector = Collector(client)
         client.connect()
         client.write(IOBuffer("over a unix socket"))
-        #expect(runLoop(dispatcher) { collector.received.count == 18 })
+        #expect(runDispatcher(dispatcher) { collector.received.count == 18 })
         #expect(collector.received == Array("over a unix socket".utf8))
     }
 }

@@ -1,5 +1,6 @@
 import ConvoyDispatcher
 import ConvoyNetwork
+import ConvoyTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -35,22 +36,8 @@ final class LoopbackHarness {
     /// time (a hang guard, not a timing assertion).
     @discardableResult
     func run(until condition: () -> Bool, limit: Duration = .seconds(30)) -> Bool {
-        runLoop(dispatcher, until: condition, limit: limit)
+        runDispatcher(dispatcher, until: condition, limit: limit)
     }
-}
-
-/// Runs `dispatcher` an iteration at a time until `condition` holds; false if it did not within
-/// `limit` of wall time (a hang guard, not a timing assertion).
-@discardableResult
-func runLoop(_ dispatcher: Dispatcher, until condition: () -> Bool, limit: Duration = .seconds(30)) -> Bool {
-    let clock = SystemTimeSource()
-    let deadline = clock.now() + limit
-    while !condition() {
-        if clock.now() > deadline { return false }
-        dispatcher.run(.nonBlock)
-        if !condition() { usleep(200) }
-    }
-    return true
 }
 
 /// Records a connection's events (in order) for assertions.
