@@ -13,7 +13,15 @@ let package = Package(
         .library(name: "ConvoyDispatcher", targets: ["ConvoyDispatcher"]),
         .library(name: "ConvoyNetwork", targets: ["ConvoyNetwork"]),
         .library(name: "ConvoyHTTP1", targets: ["ConvoyHTTP1"]),
+        .library(name: "ConvoyRouter", targets: ["ConvoyRouter"]),
+        .library(name: "ConvoyProxy", targets: ["ConvoyProxy"]),
         .library(name: "ConvoyTestSupport", targets: ["ConvoyTestSupport"]),
+        .executable(name: "convoy", targets: ["convoy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: - Targets
@@ -35,6 +43,29 @@ let package = Package(
         .target(
             name: "ConvoyHTTP1",
             dependencies: ["ConvoyNetwork", "ConvoyDispatcher"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ConvoyRouter",
+            dependencies: ["ConvoyHTTP1", "ConvoyNetwork"],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ConvoyProxy",
+            dependencies: [
+                "ConvoyRouter", "ConvoyHTTP1", "ConvoyNetwork", "ConvoyDispatcher",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "convoy",
+            dependencies: [
+                "ConvoyProxy", "ConvoyDispatcher",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .target(
@@ -75,7 +106,25 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        .executableTarget(
+            name: "DemoBackend",
+            dependencies: ["ConvoyDispatcher", "ConvoyNetwork", "ConvoyHTTP1"],
+            path: "Examples/DemoBackend",
+            exclude: ["README.md"],
+            swiftSettings: strictSwift
+        ),
+
         // MARK: - Tests
+        .testTarget(
+            name: "ConvoyRouterTests",
+            dependencies: ["ConvoyRouter", "ConvoyHTTP1"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ConvoyProxyTests",
+            dependencies: ["ConvoyProxy", "ConvoyRouter", "ConvoyHTTP1", "ConvoyNetwork", "ConvoyDispatcher", "ConvoyTestSupport"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ConvoyNetworkTests",
             dependencies: ["ConvoyNetwork", "ConvoyDispatcher", "ConvoyTestSupport"],

@@ -1,0 +1,87 @@
+/// An upstream cluster: one ServiceEntry host and port, narrowed to a DestinationRule subset, with
+/// its endpoints and policies. Istio names it `outbound|PORT|SUBSET|HOST`. Immutable; any thread.
+public struct ClusterConfig: Sendable {
+    /// How endpoint addresses are found.
+    public enum Discovery: Sendable, Equatable {
+        /// Endpoints are IP addresses, used as given.
+        case `static`
+        /// Endpoint names are resolved with DNS, every `refresh` (each address is an endpoint).
+        case dns(refresh: Duration)
+    }
+
+    /// `outbound|PORT|SUBSET|HOST`. Any thread.
+    public let name: String
+    /// The ServiceEntry host. Any thread.
+    public let serviceHost: String
+    /// The service port. Any thread.
+    public let port: UInt16
+    /// The DestinationRule subset, if any. Any thread.
+    public let subset: String?
+    /// How addresses are found. Any thread.
+    public let discovery: Discovery
+    /// The endpoints (already filtered by the subset's labels). Any thread.
+    public let endpoints: [EndpointConfig]
+    /// The load-balancing policy. Any thread.
+    public let loadBalancer: LoadBalancerPolicy
+    /// Connection pool limits and timeouts. Any thread.
+    public let connectionPool: ConnectionPoolSettings
+
+    /// A cluster. Any thread.
+    public init(
+        serviceHost: String, port: UInt16, subset: String?, discovery: Discovery, endpoints: [EndpointConfig],
+        loadBalancer: LoadBalancerPolicy = .leastRequest, connectionPool: ConnectionPoolSettings = ConnectionPoolSettings()
+    ) {
+        name = Self.name(host: serviceHost, port: port, subset: subset)
+        self.serviceHost = serviceHost
+        self.port = port
+        self.subset = subset
+        self.discovery = discovery
+        self.endpoints = endpoints
+        self.loadBalancer = loadBalancer
+        self.connectionPool = connectionPool
+    }
+
+    /// Istio's cluster name for a host, port and subset. Any thread.
+    public static func name(host: String, port: UInt16, subset: String?) -> String {
+        "outbound|\(port)|\(subset ?? "")|\(host)"
+    }
+}
+
+/// One endpoint of a cluster: an address (IP, or a DNS name for DNS clusters), a port, labels and a
+/// weight. Immutable; any thread.
+public struct EndpointConfig: Sendable, Equatable {
+    /// An IP address or (DNS clusters) a host name. Any thread.
+    public let address: String
+    /// The port to connect to. Any thread.
+    public let port: UInt16
+    /// Labels, for subsets. Any thread.
+    public let labels: [String: String]
+    /// The load-balancing weight (default 1). Any thread.
+    public let weight: UInt32
+
+    /// An endpoint. Any thread.
+    public init(address: String, port: UInt16, labels: [String: String] = [:], weight: UInt32 = 1) {
+        self.address = address
+        self.port = port
+        self.labels = labels
+        self.weight = weight
+    }
+}
+
+/// Per-endpoint connection pool settings (DestinationRule `connectionPool`). Immutable; any thread.
+public struct ConnectionPoolSettings: Sendable, Equatable {
+    /// TCP connect timeout (Istio's default 10 s). Any thread.
+    public var connectTimeout: Duration = .seconds(10)
+    /// Close a pooled connection idle this long. Default 4 s: below the 5 s keep-alive of Node.js
+    /// and Apache, so the backend never closes a connection the proxy is about to reuse.
+    public var idleTimeout: Duration = .seconds(4)
+    /// Requests per connection before it is closed (nil: unlimited; 1 disables keep-alive). Any thread.
+    public var maxRequestsPerConnection: Int?
+    /// Connections per endpoint per worker (nil: unlimited). Any thread.
+    public var maxConnections: Int?
+    /// Requests waiting for a connection per endpoint per worker (nil: unlimited). Any thread.
+    public var maxPendingRequests: Int?
+
+    /// Defaults. Any thread.
+    public init() {}
+}

@@ -1,0 +1,44 @@
+import ConvoyHTTP1
+
+/// One Istio `http[]` rule: its match blocks (any may match; none means everything), what it does,
+/// and its rewrite, timeout and header changes. Immutable; any thread.
+public struct Route: Sendable {
+    /// A name for logs (the rule's `name`, or `VIRTUALSERVICE.http[N]`). Any thread.
+    public var name: String
+    /// The match blocks, ORed; empty matches every request. Any thread.
+    public var matchers: [RequestMatcher]
+    /// What the route does. Any thread.
+    public var action: RouteAction
+    /// The rewrite applied before forwarding. Any thread.
+    public var rewrite: Rewrite?
+    /// The whole-request timeout (nil: none, Istio's default). Any thread.
+    public var timeout: Duration?
+    /// Request header changes for every destination. Any thread.
+    public var requestHeaders: HeaderMutation
+    /// Response header changes for every destination. Any thread.
+    public var responseHeaders: HeaderMutation
+
+    /// A route. Any thread.
+    public init(
+        name: String, matchers: [RequestMatcher] = [], action: RouteAction, rewrite: Rewrite? = nil,
+        timeout: Duration? = nil, requestHeaders: HeaderMutation = HeaderMutation(), responseHeaders: HeaderMutation = HeaderMutation()
+    ) {
+        self.name = name
+        self.matchers = matchers
+        self.action = action
+        self.rewrite = rewrite
+        self.timeout = timeout
+        self.requestHeaders = requestHeaders
+        self.responseHeaders = responseHeaders
+    }
+
+    /// Whether the route takes `request`, and if so how many path bytes a prefix `uri` matcher
+    /// matched (for rewrites): `.some(nil)` for a match without a prefix. The request's thread.
+    public func match(_ request: RouteRequest) -> Int?? {
+        if matchers.isEmpty { return .some(nil) }
+        for matcher in matchers where matcher.matches(request) {
+            return .some(matcher.uri?.prefixLength)
+        }
+        return nil
+    }
+}
