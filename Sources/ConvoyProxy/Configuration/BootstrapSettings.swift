@@ -1,0 +1,74 @@
+import ConvoyHTTP1
+import ConvoyNetwork
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// convoy's own settings (`kind: Bootstrap`, `apiVersion: convoy/v1alpha1`); every field has a
+/// default, so the object is optional. Immutable; any thread.
+public struct BootstrapSettings: Sendable {
+    /// Access log output.
+    public struct AccessLog: Sendable, Equatable {
+        /// `text` (Envoy's default format) or `json` (one object per line).
+        public enum Format: String, Sendable, Equatable { case text, json }
+        /// A file path, or `/dev/stdout`. Any thread.
+        public var path: String
+        /// The line format. Any thread.
+        public var format: Format
+    }
+
+    /// The admin listener (Istio's sidecar default 127.0.0.1:15000). Any thread.
+    public var adminAddress = SocketAddress(ip: "127.0.0.1", port: 15000)!
+    /// Worker threads (default: one per CPU core). Any thread.
+    public var concurrency = BootstrapSettings.cpuCount
+    /// Access log, if any. Any thread.
+    public var accessLog: AccessLog?
+    /// Request parsing limits (Envoy's: 60 KiB and 100 headers). Any thread.
+    public var requestLimits = HTTP1ParserLimits.requests
+    /// How long a graceful drain waits for in-flight requests (default 5 s). Any thread.
+    public var drainDuration: Duration = .seconds(5)
+    /// A request's head must arrive within this (nginx's `client_header_timeout`, 60 s). Any thread.
+    public var requestHeadersTimeout: Duration? = .seconds(60)
+    /// A request with no activity either way for this long gets 408 or is reset (Envoy's 5 min). Any thread.
+    public var streamIdleTimeout: Duration? = .seconds(300)
+    /// A downstream connection with no request for this long is closed (Envoy's 1 h). Any thread.
+    public var connectionIdleTimeout: Duration? = .seconds(3600)
+    /// Bytes buffered per connection before reading pauses (Envoy's 1 MiB). Any thread.
+    public var connectionBufferLimit = 1 << 20
+
+    /// Defaults. Any thread.
+    public init() {}
+
+    /// The number of online CPUs. Any thread.
+    public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    init(_ document: ConfigDocument) {
+        let spec = document.spec
+        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "timeouts", "connectionBufferLimitBytes"]) else { return }
+        if let admin = fields["admin"]?.fields(["address"]), let node = admin["address"], let text = node.string() {
+            if let address = SocketAddress(text) { adminAddress = address } else { node.error("'\(text)' is not an address (e.g. 127.0.0.1:15000)") }
+        }
+        if let value = fields["concurrency"]?.int(in: 0...1024) { concurrency = value == 0 ? Self.cpuCount : value }
+        if let log = fields["accessLog"], let logFields = log.fields(["path", "format"]) {
+            var format = AccessLog.Format.text
+            if let formatNode = logFields["format"], let text = formatNode.string() {
+                if let parsed = AccessLog.Format(rawValue: text) { format = parsed } else { formatNode.error("format must be text or json") }
+            }
+            if let path = logFields["path"]?.string() { accessLog = AccessLog(path: path, format: format) } else if logFields["path"] == nil { log.error("missing 'path' (a file, or /dev/stdout)") }
+        }
+        if let limits = fields["limits"]?.fields(["maxRequestHeadersKb", "maxRequestHeaders", "maxRequestBodyBytes", "maxUriLength"]) {
+            if let kb = limits["maxRequestHeadersKb"]?.int(in: 1...8192) { requestLimits.maxHeadBytes = kb * 1024 }
+            if let count = limits["maxRequestHeaders"]?.int(in: 1...10_000) { requestLimits.maxHeaderCount = count }
+            if let bytes = limits["maxRequestBodyBytes"]?.int(in: 0...Int.max) { requestLimits.maxBodyBytes = bytes }
+            if let length = limits["maxUriLength"]?.int(in: 16...1_048_576) { requestLimits.maxTargetLength = length }
+        }
+        if let value = fields["drainDuration"]?.duration(minimum: .zero) { drainDuration = value }
+        if let timeouts = fields["timeouts"]?.fields(["requestHeaders", "streamIdle", "connectionIdle"]) {
+            if let node = timeouts["requestHeaders"], let value = node.duration(minimum: .zero) { requestHeadersTimeout = value == .zero ? nil : value }
+            if let node = timeouts["streamIdle"], let value = node.duration(minimum: .zero) { streamIdleTimeout = value == .zero ? nil : value }
+            if let node = timeouts["connectionIdle"], let value = node.duration(minimum: .zero) { connectionIdleTimeout = value == .zero ? nil : value }
+        }
+        if let value = fields["connectionBufferLimitBytes"]?.int(in: 16384...(1 << 30)) { connectionBufferLimit = value }
+    }
+}

@@ -1,0 +1,159 @@
+import ConvoyRouter
+
+/// A decoded Istio DestinationRule: traffic policy for a host, its subsets (label selections with
+/// their own policy) and per-port overrides. Confined to the loading thread.
+struct DestinationRuleSpec {
+    /// The parts of a `trafficPolicy` convoy applies; nil fields fall back to the enclosing policy.
+    struct TrafficPolicy {
+        var loadBalancer: LoadBalancerPolicy?
+        var connectionPool: ConnectionPoolSettings?
+        var portLevel: [UInt16: TrafficPolicy] = [:]
+
+        /// `self` with unset parts taken from `outer` (Istio: a subset's policy overrides the
+        /// service's part by part).
+        func over(_ outer: TrafficPolicy) -> TrafficPolicy {
+            TrafficPolicy(loadBalancer: loadBalancer ?? outer.loadBalancer, connectionPool: connectionPool ?? outer.connectionPool)
+        }
+    }
+
+    struct Subset {
+        let name: String
+        let labels: [String: String]
+        let policy: TrafficPolicy
+        let node: ConfigNode
+    }
+
+    let name: String
+    let host: String
+    let policy: TrafficPolicy
+    let subsets: [Subset]
+    let node: ConfigNode
+    let hostNode: ConfigNode
+
+    static let pendingFeature = "outlier detection and retry budgets arrive with the resilience work (issue 6)"
+
+    init?(_ document: ConfigDocument) {
+        let spec = document.spec
+        guard let fields = spec.fields(
+            ["host", "trafficPolicy", "subsets", "workloadSelector"], notApplied: ["exportTo": "there are no namespaces to export to"])
+        else { return nil }
+        if let selector = fields["workloadSelector"] { selector.error("'workloadSelector' needs a Kubernetes cluster; remove it") }
+        guard let hostNode = fields["host"], let host = hostNode.string() else {
+            if fields["host"] == nil { spec.error("a DestinationRule needs 'host'") }
+            return nil
+        }
+        let policy = fields["trafficPolicy"].map { Self.trafficPolicy($0, allowPortLevel: true) } ?? TrafficPolicy()
+        var subsets: [Subset] = []
+        var seen: Set<String> = []
+        for node in fields["subsets"]?.list() ?? [] {
+            guard let subset = node.fields(["name", "labels", "trafficPolicy"]) else { continue }
+            guard let name = subset["name"]?.string() else {
+                if subset["name"] == nil { node.error("missing 'name'") }
+                continue
+            }
+            if !seen.insert(name).inserted { subset["name"]!.error("subset '\(name)' is defined twice") }
+            var labels: [String: String] = [:]
+            for entry in subset["labels"]?.stringMap() ?? [] { labels[entry.key] = entry.value }
+            let own = subset["trafficPolicy"].map { Self.trafficPolicy($0, allowPortLevel: false) } ?? TrafficPolicy()
+            subsets.append(Subset(name: name, labels: labels, policy: own, node: node))
+        }
+        self.name = document.name
+        self.host = host.lowercased()
+        self.policy = policy
+        self.subsets = subsets
+        self.node = document.root
+        self.hostNode = hostNode
+    }
+
+    private static func trafficPolicy(_ node: ConfigNode, allowPortLevel: Bool) -> TrafficPolicy {
+        var known = ["loadBalancer", "connectionPool"]
+        if allowPortLevel { known.append("portLevelSettings") }
+        let pending = pendingFeature
+        guard let fields = node.fields(known, notApplied: [
+            "outlierDetection": pending, "retryBudget": pending,
+            "tls": "upstream TLS is not supported yet", "tunnel": "tunnelling is for TCP routes", "proxyProtocol": "PROXY protocol is not supported yet",
+        ]) else { return TrafficPolicy() }
+        var policy = TrafficPolicy()
+        policy.loadBalancer = fields["loadBalancer"].flatMap(loadBalancer)
+        policy.connectionPool = fields["connectionPool"].flatMap(connectionPool)
+        for portNode in fields["portLevelSettings"]?.list() ?? [] {
+            guard let portFields = portNode.fields(["port", "loadBalancer", "connectionPool"], notApplied: [
+                "outlierDetection": pending, "tls": "upstream TLS is not supported yet",
+            ]) else { continue }
+            guard let portSelector = portFields["port"]?.fields(["number"]), let number = portSelector["number"]?.port() else {
+                if portFields["port"] == nil { portNode.error("missing 'port'") }
+                continue
+            }
+            policy.portLevel[number] = TrafficPolicy(
+                loadBalancer: portFields["loadBalancer"].flatMap(loadBalancer), connectionPool: portFields["connectionPool"].flatMap(connectionPool))
+        }
+        return policy
+    }
+
+    private static func loadBalancer(_ node: ConfigNode) -> LoadBalancerPolicy? {
+        guard let fields = node.fields(["simple", "consistentHash"], notApplied: [
+            "localityLbSetting": "locality load balancing is not supported", "warmup": "slow start is not supported yet",
+            "warmupDurationSecs": "slow start is not supported yet", "zoneAwareLbSetting": "zone-aware routing is not supported",
+        ]) else { return nil }
+        if fields["simple"] != nil && fields["consistentHash"] != nil {
+            node.error("'simple' and 'consistentHash' are exclusive; give one")
+            return nil
+        }
+        if let simple = fields["simple"], let value = simple.string() {
+            switch value {
+            case "ROUND_ROBIN": return .roundRobin
+            case "LEAST_REQUEST", "LEAST_CONN", "UNSPECIFIED": return .leastRequest
+            case "RANDOM": return .random
+            case "PASSTHROUGH": simple.error("PASSTHROUGH needs the original destination, which a gateway does not have")
+            default: simple.error("unknown policy '\(value)'; use ROUND_ROBIN, LEAST_REQUEST or RANDOM")
+            }
+            return nil
+        }
+        guard let hashNode = fields["consistentHash"], let hash = hashNode.fields(
+            ["httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName", "ringHash", "minimumRingSize", "maglev"])
+        else { return nil }
+        var size = 1024
+        if let ring = hash["ringHash"], let ringFields = ring.fields(["minimumRingSize"]) {
+            size = ringFields["minimumRingSize"]?.int(in: 1...8_388_608) ?? size
+        }
+        if let minimum = hash["minimumRingSize"]?.int(in: 1...8_388_608) { size = minimum }
+        if let maglev = hash["maglev"] { maglev.error("Maglev is not supported; use 'ringHash'") }
+        var keys: [HashKey] = []
+        if let header = hash["httpHeaderName"]?.string() { keys.append(.header(header.lowercased())) }
+        if let cookie = hash["httpCookie"], let cookieFields = cookie.fields(["name", "path", "ttl", "attributes"]) {
+            if let name = cookieFields["name"]?.string() { keys.append(.cookie(name)) } else if cookieFields["name"] == nil { cookie.error("missing 'name'") }
+            if let ttl = cookieFields["ttl"] { ttl.warning("'ttl' has no effect: convoy hashes an existing cookie but does not set one") }
+        }
+        if hash["useSourceIp"]?.bool() == true { keys.append(.sourceIP) }
+        if let parameter = hash["httpQueryParameterName"]?.string() { keys.append(.queryParameter(parameter)) }
+        guard keys.count == 1 else {
+            hashNode.error(keys.isEmpty
+                ? "give one hash key: httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName"
+                : "give only one hash key (httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName)")
+            return nil
+        }
+        return .ringHash(key: keys[0], minimumRingSize: size)
+    }
+
+    private static func connectionPool(_ node: ConfigNode) -> ConnectionPoolSettings? {
+        guard let fields = node.fields(["tcp", "http"]) else { return nil }
+        var settings = ConnectionPoolSettings()
+        if let tcp = fields["tcp"]?.fields(["maxConnections", "connectTimeout"], notApplied: [
+            "tcpKeepalive": "TCP keep-alive probes are not supported yet", "maxConnectionDuration": "not supported yet",
+            "idleTimeout": "convoy's pool closes idle connections by 'http.idleTimeout'",
+        ]) {
+            if let value = tcp["maxConnections"]?.int(in: 1...Int(UInt32.max)) { settings.maxConnections = value }
+            if let value = tcp["connectTimeout"]?.duration() { settings.connectTimeout = value }
+        }
+        if let http = fields["http"]?.fields(["http1MaxPendingRequests", "maxRequestsPerConnection", "idleTimeout"], notApplied: [
+            "http2MaxRequests": "HTTP/2 is not supported", "maxConcurrentStreams": "HTTP/2 is not supported",
+            "h2UpgradePolicy": "HTTP/2 is not supported", "useClientProtocol": "upstreams always get HTTP/1.1",
+            "http2KeepAlive": "HTTP/2 is not supported", "maxRetries": pendingFeature,
+        ]) {
+            if let value = http["http1MaxPendingRequests"]?.int(in: 1...Int(UInt32.max)) { settings.maxPendingRequests = value }
+            if let value = http["maxRequestsPerConnection"]?.int(in: 0...Int(Int32.max)) { settings.maxRequestsPerConnection = value == 0 ? nil : value }
+            if let value = http["idleTimeout"]?.duration() { settings.idleTimeout = value }
+        }
+        return settings
+    }
+}

@@ -1,0 +1,247 @@
+import ConvoyRouter
+import Foundation
+
+/// A decoded Istio VirtualService: hosts, gateways and HTTP rules, with destinations still named by
+/// host and subset (the builder resolves them). Confined to the loading thread.
+struct VirtualServiceSpec {
+    struct Destination {
+        let host: String
+        let subset: String?
+        let port: UInt16?
+        let weight: UInt32
+        let requestHeaders: HeaderMutation
+        let responseHeaders: HeaderMutation
+        let node: ConfigNode
+    }
+
+    struct HTTPRoute {
+        let name: String
+        let matchers: [RequestMatcher]
+        let destinations: [Destination]
+        let redirect: Redirect?
+        let directResponse: (status: Int, body: [UInt8])?
+        let rewrite: Rewrite?
+        let timeout: Duration?
+        let requestHeaders: HeaderMutation
+        let responseHeaders: HeaderMutation
+        let node: ConfigNode
+    }
+
+    let name: String
+    let hosts: [String]
+    /// Gateways the rules apply to; Istio's default when omitted is `mesh` (sidecars only).
+    let gateways: [String]
+    let http: [HTTPRoute]
+    let node: ConfigNode
+    let gatewaysNode: ConfigNode?
+
+    static let pendingFeature = "retries, fault injection, mirroring and CORS arrive with the resilience work (issue 6)"
+
+    init?(_ document: ConfigDocument) {
+        let spec = document.spec
+        guard let fields = spec.fields(["hosts", "gateways", "http", "tls", "tcp"], notApplied: ["exportTo": "there are no namespaces to export to"]) else { return nil }
+        if let tls = fields["tls"] { tls.error("TLS routes are not supported: convoy proxies HTTP/1.1") }
+        if let tcp = fields["tcp"] { tcp.error("TCP routes are not supported: convoy proxies HTTP/1.1") }
+        let hosts = fields["hosts"]?.stringList() ?? []
+        if fields["hosts"] == nil { spec.error("a VirtualService needs 'hosts'") } else if hosts.isEmpty { fields["hosts"]!.error("must list at least one host") }
+        let gateways = fields["gateways"]?.stringList()?.map(GatewaySpec.stripNamespace) ?? ["mesh"]
+        var routes: [HTTPRoute] = []
+        for (index, node) in (fields["http"]?.list() ?? []).enumerated() {
+            if let route = Self.route(node, index: index, service: document.name) { routes.append(route) }
+        }
+        if fields["http"] == nil { spec.warning("no 'http' rules: every request for these hosts gets 404") }
+        name = document.name
+        self.hosts = hosts.map { $0.lowercased() }
+        self.gateways = gateways
+        http = routes
+        self.node = document.root
+        gatewaysNode = fields["gateways"]
+    }
+
+    private static func route(_ node: ConfigNode, index: Int, service: String) -> HTTPRoute? {
+        let pending = pendingFeature
+        guard let fields = node.fields(
+            ["name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "headers"],
+            notApplied: ["retries": pending, "fault": pending, "mirror": pending, "mirrors": pending,
+                         "mirrorPercentage": pending, "mirrorPercent": pending, "corsPolicy": pending])
+        else { return nil }
+        if let delegate = fields["delegate"] { delegate.error("'delegate' is not supported: put the rules in this VirtualService") }
+        let name = fields["name"]?.string() ?? "\(service).http[\(index)]"
+        var matchers: [RequestMatcher] = []
+        if let matchNodes = fields["match"]?.list() {
+            for matchNode in matchNodes { if let matcher = requestMatcher(matchNode) { matchers.append(matcher) } }
+        }
+        var destinations: [Destination] = []
+        if let routeNodes = fields["route"]?.list() {
+            if routeNodes.isEmpty { fields["route"]!.error("must list at least one destination") }
+            for routeNode in routeNodes { if let destination = destination(routeNode) { destinations.append(destination) } }
+            let weighted = destinations.filter { $0.weight != UInt32.max }
+            if destinations.count > 1 && !weighted.isEmpty && weighted.count != destinations.count {
+                fields["route"]!.error("give every destination a 'weight', or none (equal shares)")
+            }
+            if !weighted.isEmpty && weighted.allSatisfy({ $0.weight == 0 }) && destinations.count == weighted.count {
+                fields["route"]!.error("every weight is 0: no destination would get traffic")
+            }
+        }
+        let redirect = fields["redirect"].flatMap(redirect)
+        let direct = fields["directResponse"].flatMap(directResponse)
+        let actions = [fields["route"], fields["redirect"], fields["directResponse"]].compactMap { $0 }.count
+        if actions == 0 && fields["delegate"] == nil {
+            node.error("a rule needs one of 'route', 'redirect' or 'directResponse'")
+        } else if actions > 1 {
+            node.error("'route', 'redirect' and 'directResponse' are exclusive; give one")
+        }
+        var rewrite: Rewrite?
+        if let rewriteNode = fields["rewrite"], let rewriteFields = rewriteNode.fields(["uri", "authority", "uriRegexRewrite"]) {
+            if let regex = rewriteFields["uriRegexRewrite"] { regex.error("'uriRegexRewrite' is not supported yet; use 'uri'") }
+            rewrite = Rewrite(uri: rewriteFields["uri"]?.string(allowEmpty: true), authority: rewriteFields["authority"]?.string())
+            if fields["redirect"] != nil { rewriteNode.error("'rewrite' cannot be combined with 'redirect'") }
+        }
+        let timeout = fields["timeout"]?.duration(minimum: .zero)
+        let headers = fields["headers"].map(headerOperations) ?? (HeaderMutation(), HeaderMutation())
+        return HTTPRoute(
+            name: name, matchers: matchers, destinations: destinations, redirect: redirect, directResponse: direct,
+            rewrite: rewrite, timeout: timeout == .zero ? nil : timeout,
+            requestHeaders: headers.0, responseHeaders: headers.1, node: node)
+    }
+
+    private static func requestMatcher(_ node: ConfigNode) -> RequestMatcher? {
+        guard let fields = node.fields(
+            ["name", "uri", "scheme", "method", "authority", "headers", "withoutHeaders", "queryParams", "port", "ignoreUriCase"],
+            notApplied: ["sourceLabels": "it selects sidecars by workload label; a gateway has none",
+                         "sourceNamespace": "it selects sidecars by namespace; a gateway has none",
+                         "gateways": "per-match gateways are not supported; split the rule into VirtualServices per gateway",
+                         "statPrefix": "per-route stats arrive with the operations work (issue 7)"])
+        else { return nil }
+        let ignoreCase = fields["ignoreUriCase"]?.bool() ?? false
+        var matcher = RequestMatcher(name: fields["name"]?.string())
+        matcher.uri = fields["uri"].flatMap { stringMatch($0, ignoresCase: ignoreCase, allowPresence: false) }
+        matcher.scheme = fields["scheme"].flatMap { stringMatch($0, ignoresCase: false, allowPresence: false) }
+        matcher.method = fields["method"].flatMap { stringMatch($0, ignoresCase: false, allowPresence: false) }
+        matcher.authority = fields["authority"].flatMap { stringMatch($0, ignoresCase: false, allowPresence: false) }
+        matcher.headers = fields["headers"].map { conditions($0, lowercaseNames: true) } ?? []
+        matcher.withoutHeaders = fields["withoutHeaders"].map { conditions($0, lowercaseNames: true) } ?? []
+        matcher.queryParameters = fields["queryParams"].map { conditions($0, lowercaseNames: false) } ?? []
+        matcher.port = fields["port"]?.port()
+        return matcher
+    }
+
+    private static func conditions(_ node: ConfigNode, lowercaseNames: Bool) -> [FieldCondition] {
+        (node.entries() ?? []).compactMap { entry in
+            stringMatch(entry.value, ignoresCase: false, allowPresence: true).map {
+                FieldCondition(name: lowercaseNames ? entry.key.lowercased() : entry.key, match: $0)
+            }
+        }
+    }
+
+    static func stringMatch(_ node: ConfigNode, ignoresCase: Bool, allowPresence: Bool) -> StringMatch? {
+        guard let fields = node.fields(["exact", "prefix", "regex"]) else { return nil }
+        if fields.isEmpty {
+            if allowPresence { return StringMatch(.present) }
+            node.error("give one of 'exact', 'prefix' or 'regex'")
+            return nil
+        }
+        guard fields.count == 1, let (kind, valueNode) = fields.first else {
+            node.error("'exact', 'prefix' and 'regex' are exclusive; give one")
+            return nil
+        }
+        guard let value = valueNode.string(allowEmpty: kind != "regex") else { return nil }
+        switch kind {
+        case "exact": return .exact(value, ignoresCase: ignoresCase)
+        case "prefix": return .prefix(value, ignoresCase: ignoresCase)
+        default:
+            do {
+                return StringMatch(.regex(try CompiledRegex(value)))
+            } catch {
+                valueNode.error("invalid regex '\(value)': \(error)")
+                return nil
+            }
+        }
+    }
+
+    private static func destination(_ node: ConfigNode) -> Destination? {
+        guard let fields = node.fields(["destination", "weight", "headers"]) else { return nil }
+        guard let destinationNode = fields["destination"] else {
+            node.error("missing 'destination'")
+            return nil
+        }
+        guard let destination = destinationNode.fields(["host", "subset", "port"]) else { return nil }
+        guard let host = destination["host"]?.string() else {
+            if destination["host"] == nil { destinationNode.error("missing 'host'") }
+            return nil
+        }
+        var port: UInt16?
+        if let portNode = destination["port"], let portFields = portNode.fields(["number"]) {
+            port = portFields["number"]?.port()
+            if portFields["number"] == nil { portNode.error("missing 'number'") }
+        }
+        let weight = fields["weight"]?.int(in: 0...Int(Int32.max)).map(UInt32.init) ?? UInt32.max
+        let headers = fields["headers"].map(headerOperations) ?? (HeaderMutation(), HeaderMutation())
+        return Destination(
+            host: host.lowercased(), subset: destination["subset"]?.string(), port: port, weight: weight,
+            requestHeaders: headers.0, responseHeaders: headers.1, node: destinationNode)
+    }
+
+    private static func headerOperations(_ node: ConfigNode) -> (HeaderMutation, HeaderMutation) {
+        guard let fields = node.fields(["request", "response"]) else { return (HeaderMutation(), HeaderMutation()) }
+        return (fields["request"].map(mutation) ?? HeaderMutation(), fields["response"].map(mutation) ?? HeaderMutation())
+    }
+
+    private static func mutation(_ node: ConfigNode) -> HeaderMutation {
+        guard let fields = node.fields(["set", "add", "remove"]) else { return HeaderMutation() }
+        var mutation = HeaderMutation()
+        mutation.replacing = (fields["set"]?.stringMap() ?? []).map { (name: $0.key, value: $0.value) }
+        mutation.appending = (fields["add"]?.stringMap() ?? []).map { (name: $0.key, value: $0.value) }
+        mutation.removing = fields["remove"]?.stringList() ?? []
+        for field in mutation.replacing + mutation.appending where !HeaderNameCheck.isToken(field.name) {
+            node.error("'\(field.name)' is not a valid header name")
+        }
+        return mutation
+    }
+
+    private static func redirect(_ node: ConfigNode) -> Redirect? {
+        guard let fields = node.fields(["uri", "authority", "port", "scheme", "redirectCode", "derivePort", "prefixRewrite"]) else { return nil }
+        if let derive = fields["derivePort"] { derive.error("'derivePort' is not supported yet; give 'port'") }
+        if let prefix = fields["prefixRewrite"] { prefix.error("'prefixRewrite' is not supported yet; give 'uri'") }
+        var redirect = Redirect()
+        redirect.uri = fields["uri"]?.string()
+        redirect.authority = fields["authority"]?.string()
+        redirect.port = fields["port"]?.port()
+        if let schemeNode = fields["scheme"], let scheme = schemeNode.string() {
+            if scheme == "http" || scheme == "https" { redirect.scheme = scheme } else { schemeNode.error("scheme must be http or https") }
+        }
+        if let code = fields["redirectCode"]?.int(in: 300...399) {
+            redirect.code = code
+        }
+        return redirect
+    }
+
+    private static func directResponse(_ node: ConfigNode) -> (status: Int, body: [UInt8])? {
+        guard let fields = node.fields(["status", "body"]) else { return nil }
+        guard let status = fields["status"]?.int(in: 200...599) else {
+            if fields["status"] == nil { node.error("missing 'status'") }
+            return nil
+        }
+        var body: [UInt8] = []
+        if let bodyNode = fields["body"], let bodyFields = bodyNode.fields(["string", "bytes"]) {
+            if let text = bodyFields["string"]?.string(allowEmpty: true) { body = Array(text.utf8) }
+            if let bytesNode = bodyFields["bytes"], let encoded = bytesNode.string() {
+                if let data = Data(base64Encoded: encoded) { body = Array(data) } else { bytesNode.error("'bytes' must be base64") }
+            }
+            if bodyFields.count > 1 { bodyNode.error("'string' and 'bytes' are exclusive; give one") }
+        }
+        return (status, body)
+    }
+}
+
+/// Checks header names given in configuration. Any thread.
+enum HeaderNameCheck {
+    static func isToken(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+            default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            }
+        }
+    }
+}

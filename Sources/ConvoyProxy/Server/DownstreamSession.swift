@@ -1,0 +1,500 @@
+import ConvoyDispatcher
+import ConvoyHTTP1
+import ConvoyNetwork
+import ConvoyRouter
+
+/// One downstream connection through the proxy: Envoy's HTTP connection manager and router filter
+/// for HTTP/1.1, where a connection carries one stream at a time.
+///
+/// For each request: route it (virtual host by `Host`, first matching rule), answer locally
+/// (direct response, redirect, 404, upstream failure) or pick a weighted destination and a host,
+/// rewrite the head for upstream (hop-by-hop fields removed, `x-forwarded-for`/`-proto`,
+/// `x-request-id`, rewrites, header changes), take a pooled upstream connection and stream both
+/// bodies through, pausing reads on either side while the other side's write buffer is above its
+/// high watermark. Timeouts: request headers, stream idle, route timeout; the codec handles the
+/// connection idle timeout.
+///
+/// Confined to the worker's thread. The codec keeps the session alive while the connection is
+/// open; the worker forgets it when the connection closes.
+final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodecDelegate, HTTP1ClientCodecDelegate, UpstreamPoolWaiter {
+    private unowned let worker: ProxyWorker
+    private let connection: Connection
+    private let listenerIndex: Int
+    private var codec: HTTP1ServerCodec!
+    private let clientAddress: String
+
+    // The stream in progress (one at a time).
+    private var streamActive = false
+    private var configuration: ProxyConfiguration?
+    private var route: Route?
+    private var destination: WeightedDestination?
+    private var requestMethod = HTTPMethod.get
+    private var upstreamHead: HTTPRequestHead?
+    private var requestHasBody = false
+    private var requestComplete = false
+    private var pendingBody = IOBuffer()
+    private var pendingTrailers: HTTPHeaders?
+    private var deferredReply: (status: Int, headers: HTTPHeaders, body: String)?
+    private var cluster: WorkerCluster?
+    private var hostIndex = 0
+    private var hostAddress: SocketAddress?
+    private var pool: UpstreamPool?
+    private var waitingForPool = false
+    private var upstream: UpstreamConnection?
+    private var responseStarted = false
+    private var responseTrailers: HTTPHeaders?
+    private var bodylessResponseHead: HTTPResponseHead?
+    private var downstreamPausedForUpstream = false
+    private var upstreamPausedForDownstream = false
+    private var lastActivity = MonotonicInstant(nanoseconds: 0)
+
+    private var routeTimer: TimerEvent?
+    private var streamIdleTimer: TimerEvent?
+    private var headersTimer: TimerEvent?
+
+    init(worker: ProxyWorker, connection: Connection, listenerIndex: Int) {
+        self.worker = worker
+        self.connection = connection
+        self.listenerIndex = listenerIndex
+        var address = connection.remoteAddress?.description ?? ""
+        if let colon = address.lastIndex(of: ":") { address = String(address[..<colon]) }
+        if address.hasPrefix("[") { address = String(address.dropFirst().dropLast()) }
+        clientAddress = address
+        let bootstrap = worker.configuration.bootstrap
+        connection.setBufferLimit(bootstrap.connectionBufferLimit)
+        connection.setNoDelay(true)
+        connection.addReadFilter(self)
+        connection.addCallbacks(self)
+        codec = HTTP1ServerCodec(connection: connection, limits: bootstrap.requestLimits, delegate: self)
+        codec.idleTimeout = bootstrap.connectionIdleTimeout
+    }
+
+    // MARK: - Downstream connection
+
+    func onNewConnection(_ connection: Connection) -> FilterStatus {
+        armHeadersTimer()
+        return .continue
+    }
+
+    /// Bytes arrived: a new request's head is now being read, so its timer runs.
+    func onData(_ data: IOBuffer, endStream: Bool) -> FilterStatus {
+        if !streamActive { armHeadersTimer() }
+        return .continue
+    }
+
+    private func armHeadersTimer() {
+        guard let timeout = worker.configuration.bootstrap.requestHeadersTimeout else { return }
+        if headersTimer == nil {
+            headersTimer = try? TimerEvent(dispatcher: worker.dispatcher) { [unowned self] in self.headersTimedOut() }
+        }
+        if headersTimer?.isEnabled == false { headersTimer?.enable(after: timeout) }
+    }
+
+    private func headersTimedOut() {
+        guard !streamActive, connection.state == .open else { return }
+        if connection.readBuffer.isEmpty {
+            connection.close(.noFlush)  // idle between requests: the connection idle timeout's job, but nothing started
+            return
+        }
+        let text = "Request Timeout: the request head did not arrive within the request headers timeout\n"
+        let head = HTTPResponseHead(status: 408, headers: ["Content-Type": "text/plain", "Content-Length": String(text.utf8.count), "Connection": "close"])
+        let output = IOBuffer()
+        HTTP1Encoder.writeResponseHead(head, endStream: false, into: output)
+        output.append(Array(text.utf8))
+        connection.write(output)
+        connection.close(.flushWriteAndDelay)
+    }
+
+    func onEvent(_ event: ConnectionEvent) {
+        guard event != .connected else { return }
+        headersTimer = nil
+        if streamActive { abandonStream() }
+        worker.sessionClosed(self)
+    }
+
+    /// The client is not reading the response: stop reading the upstream.
+    func onAboveWriteBufferHighWatermark() {
+        guard let upstream, !upstreamPausedForDownstream else { return }
+        upstreamPausedForDownstream = true
+        upstream.connection.readDisable(true)
+    }
+
+    func onBelowWriteBufferLowWatermark() {
+        guard upstreamPausedForDownstream else { return }
+        upstreamPausedForDownstream = false
+        upstream?.connection.readDisable(false)
+    }
+
+    /// Closes the connection at once (worker shutdown).
+    func abort() {
+        connection.close(.noFlush)
+    }
+
+    // MARK: - Request from downstream
+
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {
+        headersTimer?.disable()
+        streamActive = true
+        requestComplete = false
+        responseStarted = false
+        requestMethod = head.method
+        requestHasBody = head.framing != .none
+        worker.count { $0.requests += 1 }
+        touch()
+        armStreamIdleTimer()
+
+        let configuration = worker.configuration
+        self.configuration = configuration
+        guard listenerIndex < configuration.listeners.count else {
+            return reply(404, "no route: the listener is no longer configured\n")
+        }
+        let table = configuration.listeners[listenerIndex].routes
+        let request = RouteRequest(head: head, scheme: "http", listenerPort: connection.localAddress?.port ?? 0, sourceAddress: connection.remoteAddress)
+        guard let selection = table.route(for: request) else {
+            return reply(404, "no route for host '\(request.authority ?? "")' and path '\(head.target)'\n")
+        }
+        let route = table[selection]
+        self.route = route
+        switch route.action {
+        case .directResponse(let status, let body):
+            reply(status, String(decoding: body, as: UTF8.self), contentType: body.isEmpty ? nil : "text/plain")
+        case .redirect(let redirect):
+            var headers = HTTPHeaders()
+            headers.add(name: "Location", value: redirect.location(for: request))
+            reply(redirect.code, "", headers: headers)
+        case .forward(let destinations):
+            let destination = destinations.pick(worker.random.next())
+            self.destination = destination
+            forward(head, request: request, route: route, selection: selection, destination: destination)
+        }
+    }
+
+    private func forward(_ head: HTTPRequestHead, request: RouteRequest, route: Route, selection: RouteSelection, destination: WeightedDestination) {
+        let cluster = worker.clusters[destination.clusterIndex]
+        guard let host = cluster.pickHost(for: request, random: &worker.random) else {
+            return fail(.noHealthyUpstream)
+        }
+        self.cluster = cluster
+        hostIndex = host
+        let address = cluster.hosts[host].address
+        hostAddress = address
+
+        var upstreamHead = head
+        if let target = route.rewrite?.rewrittenTarget(request, matchedPrefixLength: selection.matchedPrefixLength) {
+            upstreamHead.target = target
+        }
+        prepareUpstreamHeaders(&upstreamHead.headers, route: route, destination: destination)
+        upstreamHead.version = .http11
+        self.upstreamHead = upstreamHead
+
+        cluster.requestStarted(host: host)
+        worker.count { $0.upstreamRequests += 1 }
+        if let timeout = route.timeout {
+            if routeTimer == nil {
+                routeTimer = try? TimerEvent(dispatcher: worker.dispatcher) { [unowned self] in self.routeTimedOut() }
+            }
+            routeTimer?.enable(after: timeout)
+        }
+        let pool = worker.pool(for: address, cluster: cluster.config)
+        self.pool = pool
+        waitingForPool = true
+        if let connection = pool.acquire(self) {
+            waitingForPool = false
+            attach(connection)
+        }
+    }
+
+    private func prepareUpstreamHeaders(_ headers: inout HTTPHeaders, route: Route, destination: WeightedDestination) {
+        headers.removeHopByHopFields()
+        headers.remove("expect")  // 100-continue was answered here
+        if let forwarded = headers["x-forwarded-for"] {
+            headers.set(name: "x-forwarded-for", value: forwarded + ", " + clientAddress)
+        } else {
+            headers.add(name: "x-forwarded-for", value: clientAddress)
+        }
+        headers.set(name: "x-forwarded-proto", value: "http")
+        if !headers.contains("x-request-id") {
+            headers.add(name: "x-request-id", value: RequestID.make(&worker.random))
+        }
+        if let authority = route.rewrite?.authority {
+            headers.set(name: "host", value: authority)
+        }
+        route.requestHeaders.apply(to: &headers)
+        destination.requestHeaders.apply(to: &headers)
+    }
+
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) {
+        touch()
+        if let upstream {
+            upstream.codec.sendBody(body)
+        } else if upstreamHead != nil && waitingForPool {
+            pendingBody.move(from: body)
+            if pendingBody.count > worker.configuration.bootstrap.connectionBufferLimit, !downstreamPausedForUpstream {
+                downstreamPausedForUpstream = true
+                connection.readDisable(true)
+            }
+        } else {
+            body.drain(body.count)  // answered locally; the body is read and dropped
+        }
+    }
+
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveTrailers trailers: HTTPHeaders) {
+        pendingTrailers = trailers
+    }
+
+    func serverCodecDidReceiveEnd(_ codec: HTTP1ServerCodec) {
+        requestComplete = true
+        touch()
+        if let deferredReply {
+            self.deferredReply = nil
+            sendLocalReply(deferredReply.status, deferredReply.body, headers: deferredReply.headers)
+            return
+        }
+        if let upstream, requestHasBody {
+            upstream.codec.sendEnd(trailers: pendingTrailers)
+            pendingTrailers = nil
+        }
+    }
+
+    func serverCodec(_ codec: HTTP1ServerCodec, streamDidReset reason: HTTP1StreamReset) {
+        abandonStream()
+    }
+
+    // MARK: - Upstream connection
+
+    func pool(_ pool: UpstreamPool, didProvide connection: UpstreamConnection) {
+        waitingForPool = false
+        guard streamActive, upstreamHead != nil else {
+            pool.release(connection)
+            return
+        }
+        attach(connection)
+    }
+
+    func pool(_ pool: UpstreamPool, didFail failure: UpstreamFailure) {
+        waitingForPool = false
+        guard streamActive else { return }
+        fail(failure)
+    }
+
+    private func attach(_ upstream: UpstreamConnection) {
+        self.upstream = upstream
+        upstream.session = self
+        upstream.codec.delegate = self
+        guard let head = upstreamHead else { return }
+        upstreamHead = nil
+        let endStream = !requestHasBody
+        upstream.codec.sendRequestHead(head, endStream: endStream)
+        if !pendingBody.isEmpty { upstream.codec.sendBody(pendingBody) }
+        if downstreamPausedForUpstream {
+            downstreamPausedForUpstream = false
+            connection.readDisable(false)
+        }
+        if requestHasBody && requestComplete {
+            upstream.codec.sendEnd(trailers: pendingTrailers)
+            pendingTrailers = nil
+        }
+    }
+
+    /// The upstream is not reading the request body: stop reading the client.
+    func upstreamWriteAboveHighWatermark() {
+        guard !downstreamPausedForUpstream else { return }
+        downstreamPausedForUpstream = true
+        connection.readDisable(true)
+    }
+
+    func upstreamWriteBelowLowWatermark() {
+        guard downstreamPausedForUpstream else { return }
+        downstreamPausedForUpstream = false
+        connection.readDisable(false)
+    }
+
+    // MARK: - Response from upstream
+
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: HTTPResponseHead) {
+        touch()
+        if head.isInformational { return }  // 100 Continue was answered to the client already
+        var response = head
+        response.headers.removeHopByHopFields()
+        route?.responseHeaders.apply(to: &response.headers)
+        destination?.responseHeaders.apply(to: &response.headers)
+        responseStarted = true
+        if head.framing == .none {
+            // Sent with the end, once the upstream side is settled (sending it completes the
+            // downstream stream, which may start the next pipelined request at once).
+            bodylessResponseHead = response
+        } else {
+            self.codec.sendResponseHead(response, endStream: false)
+        }
+    }
+
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveBody body: IOBuffer) {
+        touch()
+        self.codec.sendBody(body)
+    }
+
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveTrailers trailers: HTTPHeaders) {
+        responseTrailers = trailers
+    }
+
+    func clientCodecDidReceiveEnd(_ codec: HTTP1ClientCodec) {
+        let trailers = responseTrailers
+        responseTrailers = nil
+        let bodylessHead = bodylessResponseHead
+        bodylessResponseHead = nil
+        releaseUpstream(reusable: true)
+        finishUpstreamAccounting()
+        endStream()
+        if let bodylessHead {
+            self.codec.sendResponseHead(bodylessHead, endStream: true)
+        } else {
+            self.codec.sendEnd(trailers: trailers)
+        }
+    }
+
+    func clientCodec(_ codec: HTTP1ClientCodec, streamDidReset reason: HTTP1StreamReset) {
+        let failure: UpstreamFailure
+        switch reason {
+        case .protocolError(let error): failure = .protocolError("\(error)")
+        case .unexpectedResponse: failure = .protocolError("unexpected response data")
+        case .connectionClosed: failure = .reset
+        }
+        releaseUpstream(reusable: false)
+        bodylessResponseHead = nil
+        fail(failure)
+    }
+
+    // MARK: - Failures, timeouts and local replies
+
+    private func routeTimedOut() {
+        guard streamActive else { return }
+        releaseUpstream(reusable: false)
+        fail(.timeout)
+    }
+
+    private func armStreamIdleTimer() {
+        guard let timeout = worker.configuration.bootstrap.streamIdleTimeout else { return }
+        if streamIdleTimer == nil {
+            streamIdleTimer = try? TimerEvent(dispatcher: worker.dispatcher) { [unowned self] in self.streamIdleCheck() }
+        }
+        streamIdleTimer?.enable(after: timeout)
+    }
+
+    private func touch() {
+        lastActivity = worker.dispatcher.approximateMonotonicTime
+    }
+
+    private func streamIdleCheck() {
+        guard streamActive, let timeout = worker.configuration.bootstrap.streamIdleTimeout else { return }
+        let idle = worker.dispatcher.approximateMonotonicTime - lastActivity
+        if idle < timeout {
+            streamIdleTimer?.enable(after: timeout - idle)
+            return
+        }
+        releaseUpstream(reusable: false)
+        if responseStarted {
+            connection.close(.noFlush)
+        } else {
+            sendLocalReply(408, "stream idle timeout: no activity for \(timeout)\n", headers: HTTPHeaders())
+        }
+    }
+
+    private func fail(_ failure: UpstreamFailure) {
+        worker.count { $0.upstreamFailures += 1 }
+        finishUpstreamAccounting()
+        if let pool, waitingForPool {
+            pool.cancel(self)
+            waitingForPool = false
+        }
+        upstreamHead = nil
+        pendingBody.drain(pendingBody.count)
+        if responseStarted {
+            // Part of the response is out: the client can only learn of the failure by the close.
+            connection.close(.noFlush)
+            endStream()
+            return
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "x-convoy-response-flags", value: failure.responseFlag)
+        reply(failure.status, "\(failure)\n", headers: headers)
+    }
+
+    /// Answers the current request from here: at once when the request has a body still coming
+    /// (the codec then closes the connection), otherwise when the request has been read.
+    private func reply(_ status: Int, _ body: String, headers: HTTPHeaders = HTTPHeaders(), contentType: String? = "text/plain") {
+        var headers = headers
+        if let contentType, !body.isEmpty { headers.set(name: "Content-Type", value: contentType) }
+        if requestComplete || requestHasBody {
+            sendLocalReply(status, body, headers: headers)
+        } else {
+            deferredReply = (status, headers, body)
+        }
+    }
+
+    private func sendLocalReply(_ status: Int, _ body: String, headers: HTTPHeaders) {
+        guard streamActive, !responseStarted else { return }
+        worker.count { $0.localReplies += 1 }
+        let buffer = IOBuffer(body)
+        var headers = headers
+        headers.set(name: "Content-Length", value: String(buffer.count))
+        let head = HTTPResponseHead(status: status, headers: headers)
+        endStream()
+        codec.sendResponseHead(head, endStream: buffer.isEmpty)
+        if !buffer.isEmpty {
+            codec.sendBody(buffer)
+            codec.sendEnd()
+        }
+    }
+
+    private func releaseUpstream(reusable: Bool) {
+        guard let upstream else { return }
+        self.upstream = nil
+        upstream.session = nil
+        upstream.codec.delegate = nil
+        if upstreamPausedForDownstream {
+            upstreamPausedForDownstream = false
+            upstream.connection.readDisable(false)
+        }
+        if !reusable || !requestComplete {
+            upstream.connection.close(.noFlush)
+        }
+        pool?.release(upstream)
+    }
+
+    private func finishUpstreamAccounting() {
+        if let cluster, let hostAddress {
+            cluster.requestFinished(host: hostIndex, address: hostAddress)
+        }
+        cluster = nil
+        hostAddress = nil
+    }
+
+    private func endStream() {
+        streamActive = false
+        routeTimer?.disable()
+        streamIdleTimer?.disable()
+        route = nil
+        destination = nil
+        configuration = nil
+        upstreamHead = nil
+        deferredReply = nil
+        pendingTrailers = nil
+        pool = nil
+        if downstreamPausedForUpstream {
+            downstreamPausedForUpstream = false
+            connection.readDisable(false)
+        }
+    }
+
+    /// The client went away or broke the protocol mid-stream: drop everything upstream.
+    private func abandonStream() {
+        if let pool, waitingForPool {
+            pool.cancel(self)
+            waitingForPool = false
+        }
+        releaseUpstream(reusable: false)
+        finishUpstreamAccounting()
+        pendingBody.drain(pendingBody.count)
+        endStream()
+    }
+}

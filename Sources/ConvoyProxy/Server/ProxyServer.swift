@@ -1,0 +1,136 @@
+import ConvoyDispatcher
+import ConvoyNetwork
+import ConvoyRouter
+import Dispatch
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The proxy: `concurrency` workers, each on its own thread with its own dispatcher, listener
+/// sockets (SO_REUSEPORT, so the kernel spreads connections) and upstream pools, all running one
+/// ``ProxyConfiguration``. The main thread resolves DNS clusters and, in ``run()``, handles
+/// signals. Confined to the thread that created it (the main thread), except where noted.
+public final class ProxyServer {
+    /// The configuration being served. Main thread.
+    public let configuration: ProxyConfiguration
+    /// The bound listener addresses, in configuration order (actual ports when port 0 was asked
+    /// for). Main thread.
+    public let listenerAddresses: [SocketAddress]
+    private let logger: Logger
+    private var workers: [DispatcherBound<ProxyWorker>] = []
+    private var dispatchers: [Dispatcher] = []
+    private var threads: [PosixThread] = []
+    private var hosts: [[ResolvedHost]]
+
+    /// Resolves the clusters' endpoints (blocking on DNS) and binds every worker's listeners.
+    /// Main thread.
+    /// - Throws: ``NetworkError`` when a listener cannot bind, ``DispatcherError`` when a
+    ///   dispatcher cannot be created.
+    public init(configuration: ProxyConfiguration, concurrency: Int? = nil, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        hosts = configuration.clusters.map { HostResolver.resolve($0, logger: logger) }
+        for (cluster, resolved) in zip(configuration.clusters, hosts) where resolved.isEmpty {
+            logger.warning("\(cluster.name) has no endpoints: its requests get 503")
+        }
+        let count = max(1, concurrency ?? configuration.bootstrap.concurrency)
+        var addresses = configuration.listeners.map(\.address)
+        for index in 0..<count {
+            let dispatcher = try Dispatcher(name: "worker_\(index)")
+            let worker = try ProxyWorker(
+                index: index, dispatcher: dispatcher, configuration: configuration, hosts: hosts, addresses: addresses, logger: logger)
+            if index == 0 { addresses = worker.listenerAddresses }  // the others share worker 0's actual ports
+            dispatchers.append(dispatcher)
+            workers.append(DispatcherBound(worker, dispatcher: dispatcher))
+        }
+        listenerAddresses = addresses
+    }
+
+    /// Starts the worker threads. Main thread; once.
+    /// - Throws: ``PosixThread/StartError`` when a thread cannot start.
+    public func start() throws {
+        precondition(threads.isEmpty, "ProxyServer.start() called twice")
+        for worker in workers {
+            threads.append(try PosixThread(name: worker.dispatcher.name) { worker.value.run() })
+        }
+        for (listener, address) in zip(configuration.listeners, listenerAddresses) {
+            logger.info("listening on http://\(address) (\(listener.routes.virtualHosts.count) virtual hosts), \(workers.count) workers")
+        }
+    }
+
+    /// Stops every worker (open connections are closed) and waits for their threads. Main thread.
+    public func stop() {
+        for dispatcher in dispatchers { dispatcher.exit() }
+        for thread in threads { thread.join() }
+        threads.removeAll()
+    }
+
+    /// Starts the workers and runs the main loop until SIGINT or SIGTERM, re-resolving DNS
+    /// clusters meanwhile; then stops. Main thread.
+    public func run() throws {
+        let main = try Dispatcher(name: "main_thread")
+        try start()
+        let stop = { [logger] in
+            logger.info("signal received; stopping")
+            main.exit()
+        }
+        let interrupt = try SignalEvent(dispatcher: main, signal: SIGINT, stop)
+        let terminate = try SignalEvent(dispatcher: main, signal: SIGTERM, stop)
+        var refresh: TimerEvent?
+        let dnsClusters = configuration.clusters.indices.compactMap { index -> (Int, Duration)? in
+            if case .dns(let every) = configuration.clusters[index].discovery { return (index, every) }
+            return nil
+        }
+        if let every = dnsClusters.map(\.1).min() {
+            refresh = try TimerEvent(dispatcher: main) { [unowned self] in
+                self.refreshDNS(dnsClusters.map(\.0))
+                refresh?.enable(after: every)
+            }
+            refresh?.enable(after: every)
+        }
+        main.run(.untilExit)
+        refresh = nil
+        self.stop()
+        withExtendedLifetime((interrupt, terminate)) {}
+    }
+
+    private func refreshDNS(_ clusters: [Int]) {
+        for index in clusters {
+            let resolved = HostResolver.resolve(configuration.clusters[index], logger: logger)
+            guard resolved != hosts[index] else { continue }
+            logger.info("DNS: \(configuration.clusters[index].name) now has \(resolved.map { $0.address.description })")
+            hosts[index] = resolved
+            for worker in workers {
+                worker.dispatcher.post { worker.value.updateHosts(cluster: index, hosts: resolved) }
+            }
+        }
+    }
+
+    /// Each worker's counters, read on the workers' threads. Main thread (blocks until every
+    /// worker answers; the workers must be running).
+    public func workerStats() -> [ProxyWorkerStats] {
+        var results: [ProxyWorkerStats] = []
+        for worker in workers {
+            let box = StatsBox()
+            let done = DispatchSemaphore(value: 0)
+            worker.dispatcher.post {
+                var stats = worker.value.stats
+                stats.upstreamConnectionsOpened = worker.value.upstreamConnectionsOpened
+                box.set(stats)
+                done.signal()
+            }
+            done.wait()
+            results.append(box.get())
+        }
+        return results
+    }
+}
+
+/// Hands a stats value from a worker to the waiting main thread (the semaphore orders the two).
+private final class StatsBox: @unchecked Sendable {
+    private var stats = ProxyWorkerStats()
+    func set(_ value: ProxyWorkerStats) { stats = value }
+    func get() -> ProxyWorkerStats { stats }
+}

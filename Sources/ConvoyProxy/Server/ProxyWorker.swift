@@ -1,0 +1,109 @@
+import ConvoyDispatcher
+import ConvoyNetwork
+import ConvoyRouter
+import Logging
+
+/// One worker thread of the proxy (Envoy's worker): its dispatcher, its own SO_REUSEPORT listener
+/// sockets, its view of every cluster (load balancer state) and its upstream connection pools.
+/// Downstream connections accepted here stay here. Created on any thread before its dispatcher
+/// runs; afterwards confined to the worker's thread.
+public final class ProxyWorker {
+    /// The worker's number (0-based). Any thread.
+    public let index: Int
+    /// The worker's dispatcher. Any thread (only its thread-safe members off the worker thread).
+    public let dispatcher: Dispatcher
+    /// The configuration new requests use. Worker thread.
+    public private(set) var configuration: ProxyConfiguration
+    /// Counters. Worker thread.
+    public private(set) var stats = ProxyWorkerStats()
+    let logger: Logger
+    var random = FastRandom()
+    private(set) var clusters: [WorkerCluster]
+    private var pools: [SocketAddress: UpstreamPool] = [:]
+    private var listeners: [Listener] = []
+    private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
+
+    /// A worker for `configuration` with `hosts` per cluster, listening on `addresses` (one per
+    /// configured listener, in order; the actual ports when the configuration asked for port 0).
+    /// Any thread, before the dispatcher runs.
+    /// - Throws: ``NetworkError`` when a listener cannot bind.
+    public init(index: Int, dispatcher: Dispatcher, configuration: ProxyConfiguration, hosts: [[ResolvedHost]],
+                addresses: [SocketAddress], logger: Logger) throws {
+        self.index = index
+        self.dispatcher = dispatcher
+        self.configuration = configuration
+        self.logger = logger
+        clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1) }
+        for (listenerIndex, address) in addresses.enumerated() {
+            let listener = try Listener(dispatcher: dispatcher, address: address, reusePort: true) { [unowned self] connection in
+                self.accept(connection, listener: listenerIndex)
+            }
+            listener.onAcceptError = { [logger] error in logger.warning("accept on \(address): \(error)") }
+            listeners.append(listener)
+        }
+    }
+
+    /// The bound listener addresses, in configuration order. Worker thread (or before running).
+    public var listenerAddresses: [SocketAddress] { listeners.map(\.localAddress) }
+
+    /// Connections to upstreams opened and requests they carried, over all pools. Worker thread.
+    public var upstreamConnectionsOpened: Int { pools.values.reduce(0) { $0 + $1.connectionsOpened } }
+
+    /// Runs the worker's loop until ``Dispatcher/exit()``, then closes what is open. Worker thread.
+    public func run() {
+        dispatcher.run(.untilExit)
+        listeners.removeAll()
+        for session in sessions.values { session.abort() }
+        for pool in pools.values { pool.closeAll() }
+        dispatcher.run(.nonBlock)
+    }
+
+    /// Replaces a cluster's hosts (DNS changed). Worker thread.
+    public func updateHosts(cluster index: Int, hosts: [ResolvedHost]) {
+        guard index < clusters.count else { return }
+        clusters[index].update(hosts: hosts)
+    }
+
+    func pool(for address: SocketAddress, cluster: ClusterConfig) -> UpstreamPool {
+        if let pool = pools[address] { return pool }
+        let pool = UpstreamPool(
+            dispatcher: dispatcher, address: address, settings: cluster.connectionPool,
+            bufferLimit: configuration.bootstrap.connectionBufferLimit)
+        pools[address] = pool
+        return pool
+    }
+
+    private func accept(_ connection: Connection, listener: Int) {
+        stats.downstreamConnections += 1
+        let session = DownstreamSession(worker: self, connection: connection, listenerIndex: listener)
+        sessions[ObjectIdentifier(session)] = session
+        connection.initializeReadFilters()
+    }
+
+    func sessionClosed(_ session: DownstreamSession) {
+        sessions.removeValue(forKey: ObjectIdentifier(session))
+    }
+
+    func count(_ update: (inout ProxyWorkerStats) -> Void) {
+        update(&stats)
+    }
+}
+
+/// A worker's counters (the stats work will export them). A plain value.
+public struct ProxyWorkerStats: Sendable, Equatable {
+    /// Downstream connections accepted. Any thread.
+    public var downstreamConnections = 0
+    /// Requests received. Any thread.
+    public var requests = 0
+    /// Requests forwarded upstream. Any thread.
+    public var upstreamRequests = 0
+    /// Requests answered by convoy itself (routes, redirects, errors). Any thread.
+    public var localReplies = 0
+    /// Requests that failed upstream (connect, reset, timeout, overflow). Any thread.
+    public var upstreamFailures = 0
+    /// Upstream connections opened (filled in by ``ProxyServer/workerStats()``). Any thread.
+    public var upstreamConnectionsOpened = 0
+
+    /// Zero. Any thread.
+    public init() {}
+}

@@ -1,0 +1,65 @@
+import ConvoyDispatcher
+import ConvoyHTTP1
+import ConvoyNetwork
+
+/// One pooled HTTP/1.1 connection to an upstream endpoint: the client connection, its codec, and
+/// the bookkeeping the pool needs (requests carried, idle timer). Confined to the worker's thread.
+final class UpstreamConnection: ConnectionCallbacks {
+    let connection: ClientConnection
+    let codec: HTTP1ClientCodec
+    unowned let pool: UpstreamPool
+    private(set) var isConnected = false
+    var requestsCarried = 0
+    /// The downstream session whose request this connection carries (told of write backpressure).
+    weak var session: DownstreamSession?
+    private var idleTimer: TimerEvent?
+
+    init(pool: UpstreamPool) throws {
+        self.pool = pool
+        connection = try ClientConnection(
+            dispatcher: pool.dispatcher, remoteAddress: pool.address, connectTimeout: pool.settings.connectTimeout)
+        connection.setBufferLimit(pool.bufferLimit)
+        codec = HTTP1ClientCodec(connection: connection)
+        connection.addCallbacks(self)
+    }
+
+    func connect() {
+        connection.connect()
+    }
+
+    /// Starts the idle timer (the connection waits in the pool).
+    func becameIdle(timeout: Duration) {
+        if idleTimer == nil {
+            idleTimer = try? TimerEvent(dispatcher: pool.dispatcher) { [unowned self] in
+                self.connection.close(.noFlush)
+            }
+        }
+        idleTimer?.enable(after: timeout)
+    }
+
+    /// Stops the idle timer (the connection carries a request).
+    func becameBusy() {
+        idleTimer?.disable()
+    }
+
+    var isOpen: Bool { connection.state == .open }
+
+    func onAboveWriteBufferHighWatermark() {
+        session?.upstreamWriteAboveHighWatermark()
+    }
+
+    func onBelowWriteBufferLowWatermark() {
+        session?.upstreamWriteBelowLowWatermark()
+    }
+
+    func onEvent(_ event: ConnectionEvent) {
+        switch event {
+        case .connected:
+            isConnected = true
+            pool.connectionConnected(self)
+        case .remoteClose, .localClose:
+            idleTimer = nil
+            pool.connectionClosed(self, failure: isConnected ? nil : connection.failure, timedOut: event == .localClose)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import ConvoyDispatcher
+import ConvoyNetwork
+import ConvoyRouter
+
+/// Receives a connection from an ``UpstreamPool``, or the reason there is none. Worker thread.
+protocol UpstreamPoolWaiter: AnyObject {
+    func pool(_ pool: UpstreamPool, didProvide connection: UpstreamConnection)
+    func pool(_ pool: UpstreamPool, didFail failure: UpstreamFailure)
+}
+
+/// The keep-alive connections of one worker to one upstream endpoint (Envoy's HTTP/1 pool): one
+/// request per connection at a time, never pipelined. A request takes the most recently used idle
+/// connection, or waits for a new one (bounded by `maxConnections` and `maxPendingRequests`).
+/// Released connections that are still reusable go back idle until the idle timeout; a waiter
+/// gets a released connection in the next loop iteration, so an upstream close racing the
+/// response is seen first. Confined to the worker's thread.
+final class UpstreamPool {
+    let dispatcher: Dispatcher
+    let address: SocketAddress
+    let settings: ConnectionPoolSettings
+    let bufferLimit: Int
+    private var idle: [UpstreamConnection] = []
+    private var connecting: [UpstreamConnection] = []
+    private var busyConnections: [ObjectIdentifier: UpstreamConnection] = [:]
+    private var waiters: [any UpstreamPoolWaiter] = []
+    private var handoff: ScheduledCallback?
+
+    /// Connections opened over the pool's life (tests count reuse with this).
+    private(set) var connectionsOpened = 0
+    /// Requests given a connection.
+    private(set) var requestsServed = 0
+
+    init(dispatcher: Dispatcher, address: SocketAddress, settings: ConnectionPoolSettings, bufferLimit: Int) {
+        self.dispatcher = dispatcher
+        self.address = address
+        self.settings = settings
+        self.bufferLimit = bufferLimit
+    }
+
+    var openConnections: Int { idle.count + connecting.count + busyConnections.count }
+
+    /// Gives `waiter` a connection now (returned), or queues it (nil) to be called back.
+    func acquire(_ waiter: any UpstreamPoolWaiter) -> UpstreamConnection? {
+        while let connection = idle.popLast() {
+            guard connection.isOpen else { continue }
+            markBusy(connection)
+            return connection
+        }
+        if let limit = settings.maxPendingRequests, waiters.count >= limit {
+            waiter.pool(self, didFail: .overflow("\(limit) requests already wait for a connection to \(address)"))
+            return nil
+        }
+        waiters.append(waiter)
+        if connecting.count < waiters.count {
+            if let limit = settings.maxConnections, openConnections >= limit { return nil }  // waits for a release
+            openConnection()
+        }
+        return nil
+    }
+
+    /// Withdraws a queued waiter (its downstream went away).
+    func cancel(_ waiter: any UpstreamPoolWaiter) {
+        waiters.removeAll { $0 === waiter }
+    }
+
+    /// Returns a connection after its exchange: back to idle if it can carry another request.
+    func release(_ connection: UpstreamConnection) {
+        let id = ObjectIdentifier(connection)
+        guard busyConnections.removeValue(forKey: id) != nil else { return }
+        let exhausted = settings.maxRequestsPerConnection.map { connection.requestsCarried >= $0 } ?? false
+        guard connection.codec.isReusable, !exhausted else {
+            connection.connection.close(.noFlush)
+            serveWaitersWithNewConnections()
+            return
+        }
+        connection.becameIdle(timeout: settings.idleTimeout)
+        idle.append(connection)
+        if !waiters.isEmpty { scheduleHandoff() }
+    }
+
+    private func markBusy(_ connection: UpstreamConnection) {
+        connection.becameBusy()
+        connection.requestsCarried += 1
+        requestsServed += 1
+        busyConnections[ObjectIdentifier(connection)] = connection
+    }
+
+    private func openConnection() {
+        do {
+            let connection = try UpstreamConnection(pool: self)
+            connecting.append(connection)
+            connectionsOpened += 1
+            connection.connect()
+        } catch {
+            let waiter = waiters.removeFirst()
+            waiter.pool(self, didFail: .connectFailure("\(address): \(error)"))
+        }
+    }
+
+    private func scheduleHandoff() {
+        if handoff == nil {
+            handoff = try? ScheduledCallback(dispatcher: dispatcher) { [unowned self] in self.handOffIdle() }
+        }
+        handoff?.scheduleNextIteration()
+    }
+
+    private func handOffIdle() {
+        while !waiters.isEmpty, let connection = idle.popLast() {
+            guard connection.isOpen else { continue }
+            markBusy(connection)
+            let waiter = waiters.removeFirst()
+            waiter.pool(self, didProvide: connection)
+        }
+        serveWaitersWithNewConnections()
+    }
+
+    private func serveWaitersWithNewConnections() {
+        while connecting.count < waiters.count {
+            if let limit = settings.maxConnections, openConnections >= limit { return }
+            openConnection()
+        }
+    }
+
+    // MARK: - From connections
+
+    func connectionConnected(_ connection: UpstreamConnection) {
+        connecting.removeAll { $0 === connection }
+        guard !waiters.isEmpty else {
+            connection.becameIdle(timeout: settings.idleTimeout)
+            idle.append(connection)
+            return
+        }
+        markBusy(connection)
+        let waiter = waiters.removeFirst()
+        waiter.pool(self, didProvide: connection)
+    }
+
+    func connectionClosed(_ connection: UpstreamConnection, failure: NetworkError?, timedOut: Bool) {
+        let wasConnecting = connecting.contains { $0 === connection }
+        connecting.removeAll { $0 === connection }
+        idle.removeAll { $0 === connection }
+        busyConnections.removeValue(forKey: ObjectIdentifier(connection))
+        guard wasConnecting else {
+            serveWaitersWithNewConnections()
+            return
+        }
+        // A failed connect fails the waiters no other connect attempt can serve.
+        let reason = failure.map { String(describing: $0) } ?? "connection to \(address) closed while connecting"
+        while waiters.count > connecting.count {
+            let waiter = waiters.removeFirst()
+            waiter.pool(self, didFail: timedOut ? .connectTimeout(reason) : .connectFailure(reason))
+        }
+    }
+
+    /// Closes every connection (the worker is stopping or the endpoint went away).
+    func closeAll() {
+        let all = idle + connecting + Array(busyConnections.values)
+        for connection in all { connection.connection.close(.noFlush) }
+    }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import ConvoyProxy
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `convoy`: an HTTP/1.1 proxy configured with Istio's Gateway, VirtualService, DestinationRule
+/// and ServiceEntry objects.
+@main
+struct ConvoyCommand: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "convoy",
+        abstract: "An HTTP/1.1 proxy configured with Istio's traffic objects.",
+        version: version,
+        subcommands: [Run.self, Check.self, Version.self],
+        defaultSubcommand: Run.self)
+}
+
+extension ConvoyCommand {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the proxy (without -c: the built-in canary demo configuration).")
+
+        @Option(name: [.short, .customLong("config")], help: "A YAML or JSON file, or a directory of them.")
+        var config: String?
+
+        @Option(help: "Worker threads (default: the Bootstrap's concurrency, else one per core).")
+        var concurrency: Int?
+
+        @Option(help: "trace, debug, info, notice, warning, error or critical.")
+        var logLevel: String = "info"
+
+        func run() throws {
+            let logger = try makeLogger(logLevel)
+            let loaded: ProxyConfiguration
+            do throws(ConfigurationError) {
+                if let config {
+                    loaded = try ProxyConfiguration.load(path: config)
+                } else {
+                    loaded = try ProxyConfiguration.parse(DemoConfiguration.yaml, file: "<built-in demo>")
+                }
+            } catch {
+                printDiagnostics(error.diagnostics)
+                throw ExitCode(1)
+            }
+            for warning in loaded.warnings { logger.warning("\(warning)") }
+            if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+            let server = try ProxyServer(configuration: loaded, concurrency: concurrency, logger: logger)
+            try server.run()
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate configuration: print every problem with file:line:column, exit 1 on errors.")
+
+        @Option(name: [.short, .customLong("config")], help: "A YAML or JSON file, or a directory of them.")
+        var config: String
+
+        func run() throws {
+            do throws(ConfigurationError) {
+                let loaded = try ProxyConfiguration.load(path: config)
+                printDiagnostics(loaded.warnings)
+                print("\(config): OK: \(loaded.listeners.count) listeners, \(loaded.clusters.count) clusters, \(loaded.warnings.count) warnings")
+            } catch {
+                printDiagnostics(error.diagnostics)
+                print("\(config): \(error.errors.count) errors")
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Version: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the version.")
+
+        func run() {
+            print("convoy \(ConvoyCommand.version)")
+        }
+    }
+}
+
+private func printDiagnostics(_ diagnostics: [ConfigDiagnostic]) {
+    for diagnostic in diagnostics {
+        let line = diagnostic.description + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+}
+
+private func makeLogger(_ level: String) throws -> Logger {
+    guard let parsed = Logger.Level(rawValue: level) else {
+        throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+    }
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = parsed
+        return handler
+    }
+    var logger = Logger(label: "convoy")
+    logger.logLevel = parsed
+    return logger
+}
