@@ -86,7 +86,7 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The address family (`AF_INET`, `AF_INET6`, `AF_UNIX`).
-    var family: Int32 {
+    package var family: Int32 {
         switch self {
         case .ipv4: return AF_INET
         case .ipv6: return AF_INET6
@@ -95,7 +95,7 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Calls `body` with this address as a `sockaddr` and its length.
-    func withSockaddr<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
+    package func withSockaddr<Result>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Result) -> Result {
         var storage = sockaddr_storage()
         let length: socklen_t
         switch self {

@@ -1,5 +1,5 @@
-/// A consistent-hash ring (ketama style, Envoy's ring hash): each endpoint gets points in
-/// proportion to its weight, at least `minimumSize` in all, at hashes of its stable key; a request
+/// A consistent-hash ring (ketama style): each endpoint gets points in proportion to its weight,
+/// at least `minimumSize` in all, at hashes of its stable key; a request
 /// goes to the first point at or after its hash. Adding or removing one of N endpoints moves about
 /// 1/N of the keys. Immutable; any thread.
 public struct HashRing: Sendable {
@@ -9,13 +9,20 @@ public struct HashRing: Sendable {
     /// A ring over endpoints identified by `keys` (e.g. `10.0.0.1:8080`) with `weights`. Any thread.
     public init(keys: [String], weights: [UInt32], minimumSize: Int = 1024) {
         precondition(keys.count == weights.count, "HashRing: one weight per key")
-        let total = weights.reduce(UInt64(0)) { $0 + UInt64($1) }
+        // Ketama's 160 points per unit of weight (relative to the lightest endpoint), scaled up by
+        // a whole factor until the ring reaches `minimumSize`. An endpoint's points do not depend
+        // on the others (unless the factor changes), so keys of the endpoints that stay never move.
         var entries: [(UInt64, Int32)] = []
-        if total > 0 {
-            entries.reserveCapacity(max(minimumSize, keys.count) + keys.count)
-            for (index, key) in keys.enumerated() where weights[index] > 0 {
-                let share = (UInt64(minimumSize) * UInt64(weights[index]) + total - 1) / total
-                for replica in 0..<max(share, 1) {
+        let lightest = weights.filter { $0 > 0 }.min() ?? 0
+        if lightest > 0 {
+            let base = weights.map { $0 == 0 ? 0 : (160 * UInt64($0) + UInt64(lightest) - 1) / UInt64(lightest) }
+            let total = base.reduce(0, +)
+            let factor = max(1, (UInt64(minimumSize) + total - 1) / total)
+            let cap = UInt64(8 << 20)
+            let scale = min(factor, max(1, cap / total))
+            entries.reserveCapacity(Int(total * scale))
+            for (index, key) in keys.enumerated() where base[index] > 0 {
+                for replica in 0..<(base[index] * scale) {
                     entries.append((StableHash.hash("\(key)_\(replica)"), Int32(index)))
                 }
             }

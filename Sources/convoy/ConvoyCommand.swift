@@ -68,7 +68,8 @@ extension ConvoyCommand {
                 print("\(config): OK: \(loaded.listeners.count) listeners, \(loaded.clusters.count) clusters, \(loaded.warnings.count) warnings")
             } catch {
                 printDiagnostics(error.diagnostics)
-                print("\(config): \(error.errors.count) errors")
+                let summary = "\(config): \(error.errors.count) errors\n"
+                _ = summary.withCString { write(2, $0, strlen($0)) }
                 throw ExitCode(1)
             }
         }
