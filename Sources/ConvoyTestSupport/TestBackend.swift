@@ -47,6 +47,7 @@ public final class TestBackend: Sendable {
 
     private struct State {
         var connections = 0
+        var closedConnections = 0
         var requests: [SeenRequest] = []
     }
 
@@ -79,6 +80,9 @@ public final class TestBackend: Sendable {
 
     /// Connections accepted so far. Any thread.
     public var connectionsAccepted: Int { state.value.connections }
+
+    /// Connections accepted and since closed. Any thread.
+    public var connectionsClosed: Int { state.value.closedConnections }
 
     /// Requests seen so far (heads, in arrival order). Any thread.
     public var requests: [SeenRequest] { state.value.requests }
@@ -149,7 +153,9 @@ public final class TestBackend: Sendable {
             }
         }
 
-        func onEvent(_ event: ConnectionEvent) {}
+        func onEvent(_ event: ConnectionEvent) {
+            if event != .connected { state.withLock { $0.closedConnections += 1 } }
+        }
 
         func onAboveWriteBufferHighWatermark() {
             writeBlocked = true

@@ -34,7 +34,7 @@ struct GatewaySpec {
             var portNumber: UInt16?
             if let port = server["port"] {
                 if let portFields = port.fields(["number", "protocol", "name", "targetPort"]) {
-                    portNumber = portFields["number"]?.port()
+                    portNumber = portFields["number"]?.int(in: 0...65535).map { UInt16($0) }  // 0: any free port (tests)
                     if portFields["number"] == nil { port.error("missing 'number'") }
                     if let proto = portFields["protocol"], let value = proto.string(), value.uppercased() != "HTTP" {
                         proto.error("protocol '\(value)' is not supported; convoy serves HTTP (HTTP/1.1)")
