@@ -1,0 +1,140 @@
+import ConvoyDispatcher
+import ConvoyNetwork
+import ConvoyProxy
+import ConvoyTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Upstream failures")
+struct ProxyFailureTests {
+    private static let route = """
+      - timeout: 300ms
+        route: [{destination: {host: catalog.test, subset: v1}}]
+    """
+
+    /// A loopback address nothing listens on (bound, then closed).
+    private func closedPort() throws -> SocketAddress {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                _ = bind(fd, pointer, length)
+                _ = getsockname(fd, pointer, &length)
+            }
+        }
+        close(fd)
+        return SocketAddress(ip: "127.0.0.1", port: UInt16(bigEndian: address.sin_port))!
+    }
+
+    @Test("a refused connection is 503 'upstream connect error', and the proxy stays usable")
+    func refused() throws {
+        let v2 = try TestBackend(.echo(name: "v2"))
+        defer { v2.stop() }
+        let http = """
+          - match: [{uri: {prefix: /up}}]
+            route: [{destination: {host: catalog.test, subset: v2}}]
+        \(Self.route)
+        """
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: try closedPort(), v2: v2.address, http: http)) { address, _ in
+            let client = try BlockingHTTPClient(address)
+            let response = try client.request("GET", "/down")
+            #expect(response.status == 503)
+            #expect(response.text.hasPrefix("upstream connect error"))
+            #expect(response.header("x-convoy-response-flags") == "UF")
+            #expect(try client.request("GET", "/up").status == 200)  // same client connection still works
+        }
+    }
+
+    @Test("a backend that resets on the request is 502")
+    func reset() throws {
+        let v1 = try TestBackend(.reset), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: Self.route)) { address, _ in
+            let response = try BlockingHTTPClient(address).request("GET", "/")
+            #expect(response.status == 502)
+            #expect(response.text.contains("upstream reset"))
+        }
+    }
+
+    @Test("a backend that never answers is 504 after the route timeout, and its connection is closed")
+    func stall() throws {
+        let v1 = try TestBackend(.stall), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: Self.route)) { address, _ in
+            let response = try BlockingHTTPClient(address).request("GET", "/")
+            #expect(response.status == 504)
+            #expect(response.text == "upstream request timeout\n")
+            #expect(eventually { v1.connectionsClosed == 1 })
+        }
+    }
+
+    @Test("a response cut short reaches the client as a closed connection, never as a complete response")
+    func truncated() throws {
+        let v1 = try TestBackend(.truncatedResponse), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: Self.route)) { address, _ in
+            let client = try BlockingHTTPClient(address)
+            #expect(throws: BlockingHTTPClient.Failure.closed) { try client.request("GET", "/") }
+        }
+    }
+
+    @Test("a malformed upstream response is 502")
+    func malformedResponse() throws {
+        // A raw server that answers garbage.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                _ = bind(fd, pointer, length)
+                _ = listen(fd, 8)
+                _ = getsockname(fd, pointer, &length)
+            }
+        }
+        let upstream = SocketAddress(ip: "127.0.0.1", port: UInt16(bigEndian: address.sin_port))!
+        let server = try PosixThread(name: "garbage") {
+            let connection = accept(fd, nil, nil)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = recv(connection, &buffer, buffer.count, 0)
+            let reply = Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello".utf8)
+            _ = send(connection, reply, reply.count, Int32(MSG_NOSIGNAL))
+            usleepMilliseconds(200)
+            close(connection)
+        }
+        defer { server.join() }
+        let v2 = try TestBackend(.echo(name: "v2"))
+        defer { v2.stop() }
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: upstream, v2: v2.address, http: Self.route)) { address, _ in
+            let response = try BlockingHTTPClient(address).request("GET", "/")
+            #expect(response.status == 502)
+            #expect(response.text.hasPrefix("upstream protocol error"))
+        }
+    }
+
+    @Test("a client gone mid-response frees the upstream connection")
+    func clientGone() throws {
+        let v1 = try TestBackend(.largeResponse(bytes: 256 << 20)), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let http = """
+          - route: [{destination: {host: catalog.test, subset: v1}}]
+        """
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http)) { address, _ in
+            let client = try BlockingHTTPClient(address)
+            try client.send("GET /big HTTP/1.1\r\nHost: test\r\n\r\n")
+            #expect(eventually { v1.requests.count == 1 })
+            client.closeNow()
+            // The response was far from done (256 MiB, and nobody reads it): the proxy must close
+            // its upstream connection rather than keep pulling bytes or return it to the pool.
+            #expect(eventually { v1.connectionsClosed == 1 })
+        }
+    }
+}
