@@ -70,6 +70,12 @@ public final class ProxyServer {
     /// Starts the workers and runs the main loop until SIGINT or SIGTERM, re-resolving DNS
     /// clusters meanwhile; then stops. Main thread.
     public func run() throws {
+        // A parent may have started us with signals blocked (the mask is inherited); the main
+        // thread must receive the ones it handles.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         let main = try Dispatcher(name: "main_thread")
         try start()
         let stop = { [logger] in

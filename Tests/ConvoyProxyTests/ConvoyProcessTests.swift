@@ -1,0 +1,134 @@
+import ConvoyNetwork
+import ConvoyTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `convoy` as a real process: the executable SwiftPM built next to the test binary.
+@Suite("convoy as a process")
+struct ConvoyProcessTests {
+    private var convoy: String { ChildProcess.buildProductsDirectory + "/convoy" }
+
+    private func write(_ text: String) -> String {
+        let path = "/tmp/convoy-test-config-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).yaml"
+        let file = fopen(path, "w")!
+        fputs(text, file)
+        fclose(file)
+        return path
+    }
+
+    /// A port free right now (bound, then closed).
+    private func freePort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                _ = bind(fd, pointer, length)
+                _ = getsockname(fd, pointer, &length)
+            }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    private func startConvoy(_ config: String) throws -> (ChildProcess, SocketAddress) {
+        let port = freePort()
+        let text = config.replacingPort(port)
+        let process = try ChildProcess(convoy, ["run", "-c", write(text), "--concurrency", "1", "--log-level", "info"])
+        let address = SocketAddress(ip: "127.0.0.1", port: port)!
+        let up = eventually { (try? BlockingHTTPClient(address)) != nil }
+        try #require(up, "convoy did not start listening: \(process.output)")
+        return (process, address)
+    }
+
+    @Test("convoy check reports every problem with file:line:column and exits 1; a good file exits 0")
+    func checkCommand() throws {
+        let bad = write("""
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: shop}
+            spec:
+              hosts: [shop.example.com]
+              gateways: [missing]
+              http:
+              - route:
+                - destination: {host: nowhere.test}
+                timeot: 5s
+            """)
+        let check = try ChildProcess(convoy, ["check", "-c", bad])
+        #expect(check.wait() == 1)
+        let output = check.output
+        #expect(output.contains("\(bad):10:5: error: VirtualService/shop: spec.http[0].timeot: unknown field 'timeot'"))
+        #expect(output.contains("\(bad):9:20: error: VirtualService/shop: spec.http[0].route[0].destination: destination host 'nowhere.test' has no ServiceEntry"))
+        #expect(output.contains("\(bad):6:13: error: VirtualService/shop: spec.gateways: gateway 'missing' is not defined"))
+        #expect(output.contains("3 errors"))
+
+        let good = write(ProxyFixture.yaml(
+            v1: SocketAddress(ip: "127.0.0.1", port: 1)!, v2: SocketAddress(ip: "127.0.0.1", port: 2)!,
+            http: "  - route: [{destination: {host: catalog.test, subset: v1}}]"))
+        let ok = try ChildProcess(convoy, ["check", "-c", good])
+        #expect(ok.wait() == 0, "\(ok.output)")
+        #expect(ok.output.contains("OK: 1 listeners, 1 clusters"))
+    }
+
+    @Test("convoy run proxies, and exits 0 on SIGTERM")
+    func runAndTerminate() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let (process, address) = try startConvoy(ProxyFixture.yaml(
+            v1: v1.address, v2: v2.address, http: "  - route: [{destination: {host: catalog.test, subset: v2}}]"))
+        let response = try BlockingHTTPClient(address).request("GET", "/hello")
+        #expect(response.text == "v2 GET /hello\n")
+        process.signal(SIGTERM)
+        #expect(process.wait() == 0, "\(process.output)")
+    }
+
+    @Test("100 MiB request and response bodies stream through with bounded proxy memory")
+    func largeBodiesBoundedMemory() throws {
+        let upload = try TestBackend(.countBody(name: "sink")), download = try TestBackend(.largeResponse(bytes: 100 << 20))
+        defer { upload.stop(); download.stop() }
+        let http = """
+          - match: [{uri: {prefix: /upload}}]
+            route: [{destination: {host: catalog.test, subset: v1}}]
+          - route: [{destination: {host: catalog.test, subset: v2}}]
+        """
+        let (process, address) = try startConvoy(ProxyFixture.yaml(v1: upload.address, v2: download.address, http: http))
+        defer {
+            process.signal(SIGTERM)
+            process.wait()
+        }
+        let client = try BlockingHTTPClient(address)
+        let size = 100 << 20
+        try client.send("POST /upload HTTP/1.1\r\nHost: test\r\nContent-Length: \(size)\r\n\r\n")
+        let piece = [UInt8](repeating: 0x62, count: 1 << 20)
+        for _ in 0..<(size / piece.count) { try client.send(piece) }
+        let uploaded = try client.readResponse(method: .post)
+        #expect(uploaded.text == "sink received \(size) bytes\n")
+
+        let downloaded = try client.request("GET", "/download")
+        #expect(downloaded.status == 200)
+        let big = try BlockingHTTPClient(address)
+        try big.send("GET /download HTTP/1.1\r\nHost: test\r\n\r\n")
+        let response = try big.readResponse(keepBody: false)
+        #expect(response.bodyLength == size)
+
+        // Each side's buffers are bounded (1 MiB per connection plus a few slices in flight), so
+        // the proxy's peak memory stays far below one body.
+        let peakKilobytes = try #require(process.statusKilobytes("VmHWM"))
+        #expect(peakKilobytes < 48 * 1024, "peak RSS \(peakKilobytes) kB")
+    }
+}
+
+extension String {
+    /// The fixture's Gateway with `port` instead of 0 (a real process must be told where to listen).
+    func replacingPort(_ port: UInt16) -> String {
+        replacingOccurrences(of: "port: {number: 0,", with: "port: {number: \(port),")
+    }
+}
+
+import Foundation
