@@ -16,6 +16,12 @@ public struct BootstrapSettings: Sendable {
         public var path: String
         /// The line format. Any thread.
         public var format: Format
+
+        /// An access log. Any thread.
+        public init(path: String, format: Format) {
+            self.path = path
+            self.format = format
+        }
     }
 
     /// The admin listener (Istio's sidecar default 127.0.0.1:15000). Any thread.

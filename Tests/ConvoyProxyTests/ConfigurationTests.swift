@@ -1,0 +1,184 @@
+import ConvoyNetwork
+import ConvoyProxy
+import ConvoyRouter
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    private static let canary = ProxyFixture.yaml(
+        v1: SocketAddress(ip: "127.0.0.1", port: 9001)!, v2: SocketAddress(ip: "127.0.0.1", port: 9002)!,
+        http: """
+          - name: weighted
+            timeout: 4s
+            route:
+            - {destination: {host: catalog.test, subset: v1}, weight: 70}
+            - {destination: {host: catalog.test, subset: v2}, weight: 30}
+        """)
+
+    @Test("the canary parses into one listener, two subset clusters and a 70/30 route")
+    func canary() throws {
+        let configuration = try ProxyConfiguration.parse(Self.canary)
+        #expect(configuration.listeners.count == 1)
+        #expect(configuration.clusters.map(\.name) == ["outbound|80|v1|catalog.test", "outbound|80|v2|catalog.test"])
+        #expect(configuration.clusters[0].endpoints == [EndpointConfig(address: "127.0.0.1", port: 9001, labels: ["version": "v1"])])
+        #expect(configuration.clusters[0].loadBalancer == .leastRequest)  // Istio's default
+        let route = configuration.listeners[0].routes.virtualHosts[0].routes[0]
+        #expect(route.timeout == .seconds(4))
+        guard case .forward(let destinations) = route.action else { Issue.record("not a forward route"); return }
+        #expect(destinations.destinations.map(\.weight) == [70, 30])
+    }
+
+    @Test("all three Istio apiVersions and JSON documents are accepted")
+    func versionsAndJSON() throws {
+        for version in ["v1", "v1beta1", "v1alpha3"] {
+            let text = Self.canary.replacingOccurrences(of: "networking.istio.io/v1\n", with: "networking.istio.io/\(version)\n")
+            #expect(throws: Never.self) { try ProxyConfiguration.parse(text) }
+        }
+        let json = """
+            {"apiVersion": "networking.istio.io/v1", "kind": "Gateway", "metadata": {"name": "gw"},
+             "spec": {"servers": [{"port": {"number": 8080, "protocol": "HTTP"}, "hosts": ["*"]}]}}
+            """
+        let configuration = try ProxyConfiguration.parse(json)
+        #expect(configuration.listeners.map(\.name) == ["0.0.0.0:8080"])
+    }
+
+    @Test("a directory's files are read in name order as one configuration")
+    func directory() throws {
+        let directory = "/tmp/convoy-config-dir-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        mkdir(directory, 0o755)
+        let parts = Self.canary.components(separatedBy: "\n---\n")
+        for (index, part) in parts.enumerated() {
+            let file = fopen("\(directory)/\(index).yaml", "w")!
+            fputs(part, file)
+            fclose(file)
+        }
+        let configuration = try ProxyConfiguration.load(path: directory)
+        #expect(configuration.clusters.count == 2)
+        #expect(throws: ConfigurationError.self) { try ProxyConfiguration.load(path: directory + "/missing") }
+    }
+
+    @Test("Bootstrap settings and their defaults")
+    func bootstrap() throws {
+        let defaults = try ProxyConfiguration.parse(Self.canary).bootstrap
+        #expect(defaults.adminAddress == SocketAddress(ip: "127.0.0.1", port: 15000))
+        #expect(defaults.drainDuration == .seconds(5))
+        #expect(defaults.requestLimits.maxHeadBytes == 60 * 1024)
+        let text = Self.canary + """
+
+            ---
+            apiVersion: convoy/v1alpha1
+            kind: Bootstrap
+            spec:
+              admin: {address: "127.0.0.1:9901"}
+              concurrency: 3
+              accessLog: {path: /dev/stdout, format: json}
+              limits: {maxRequestHeadersKb: 96, maxRequestHeaders: 200}
+              drainDuration: 10s
+              timeouts: {requestHeaders: 5s, streamIdle: 0s}
+            """
+        let bootstrap = try ProxyConfiguration.parse(text).bootstrap
+        #expect(bootstrap.adminAddress == SocketAddress(ip: "127.0.0.1", port: 9901))
+        #expect(bootstrap.concurrency == 3)
+        #expect(bootstrap.accessLog == .init(path: "/dev/stdout", format: .json))
+        #expect(bootstrap.requestLimits.maxHeadBytes == 96 * 1024 && bootstrap.requestLimits.maxHeaderCount == 200)
+        #expect(bootstrap.drainDuration == .seconds(10))
+        #expect(bootstrap.requestHeadersTimeout == .seconds(5))
+        #expect(bootstrap.streamIdleTimeout == nil)
+    }
+
+    /// Each broken configuration gives this error at this line and column.
+    @Test("problems are reported with line, column, field path and what is wrong", arguments: [
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    retrys: {}", 6, 5, "spec.http[0].retrys: unknown field 'retrys'"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test, subset: v3}}]", 5, 27, "DestinationRule 'catalog' has no subset 'v3' (subsets: v1, v2)"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: missing.test}}]", 5, 27, "destination host 'missing.test' has no ServiceEntry"),
+        ("spec:\n  hosts: [a]\n  gateways: [other]\n  http:\n  - route: [{destination: {host: catalog.test}}]", 3, 13, "gateway 'other' is not defined (defined: gw)"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    timeout: soon", 6, 14, "'soon' is not a duration"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - match: [{uri: {exact: /a, prefix: /b}}]\n    route: [{destination: {host: catalog.test}}]", 5, 19, "'exact', 'prefix' and 'regex' are exclusive"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - match: [{uri: {regex: \"([a-z\"}}]\n    route: [{destination: {host: catalog.test}}]", 5, 27, "invalid regex"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    redirect: {uri: /x}", 5, 5, "'route', 'redirect' and 'directResponse' are exclusive"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - directResponse: {status: 99}", 5, 30, "99 is out of range 200...599"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}, weight: 5}, {destination: {host: catalog.test}}]", 5, 12, "give every destination a 'weight', or none"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    headers: {request: {set: {\"bad name\": x}}}", 6, 24, "'bad name' is not a valid header name"),
+    ])
+    func diagnostics(spec: String, line: Int, column: Int, message: String) throws {
+        let base = Self.canary.components(separatedBy: "\n---\n").dropLast().joined(separator: "\n---\n")
+        let header = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: broken}\n"
+        let text = base + "\n---\n" + header + spec + "\n"
+        let offset = base.split(separator: "\n", omittingEmptySubsequences: false).count + 1 + 3
+        do {
+            _ = try ProxyConfiguration.parse(text, file: "broken.yaml")
+            Issue.record("expected an error containing \(message)")
+        } catch {
+            let found = error.errors.first { $0.message.contains(message) || $0.description.contains(message) }
+            #expect(found != nil, "got: \(error)")
+            #expect(found?.line == offset + line, "got: \(error)")
+            #expect(found?.column == column, "got: \(error)")
+            #expect(found?.file == "broken.yaml")
+            #expect(found?.path.hasPrefix("VirtualService/broken: spec") == true)
+        }
+    }
+
+    @Test("every problem is reported, not just the first; warnings do not stop loading")
+    func allProblemsAndWarnings() throws {
+        let text = """
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata: {name: gw}
+            spec:
+              servers:
+              - port: {number: 80, protocol: HTTPS}
+                hosts: []
+            ---
+            apiVersion: networking.istio.io/v2
+            kind: VirtualService
+            metadata: {name: x}
+            spec: {}
+            ---
+            kind: Sidecar
+            apiVersion: networking.istio.io/v1
+            metadata: {name: s}
+            spec: {}
+            """
+        do {
+            _ = try ProxyConfiguration.parse(text)
+            Issue.record("expected errors")
+        } catch {
+            let messages = error.errors.map(\.message)
+            #expect(messages.contains { $0.contains("protocol 'HTTPS' is not supported") })
+            #expect(messages.contains { $0.contains("must list at least one host") })
+            #expect(messages.contains { $0.contains("apiVersion 'networking.istio.io/v2' is not one for VirtualService") })
+            #expect(messages.contains { $0.contains("unsupported kind 'Sidecar'") })
+        }
+        let warned = try ProxyConfiguration.parse(Self.canary + """
+
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: sidecar-only}
+            spec:
+              hosts: [x]
+              http:
+              - route: [{destination: {host: catalog.test}}]
+                retries: {attempts: 3}
+            """)
+        #expect(warned.warnings.contains { $0.message.contains("sidecars ('mesh') only") })
+        #expect(warned.warnings.contains { $0.message.contains("'retries' is accepted but has no effect") })
+    }
+
+    @Test("invalid YAML is reported at its position")
+    func invalidYAML() {
+        do {
+            _ = try ProxyConfiguration.parse("kind: Gateway\nspec: [unclosed\n", file: "bad.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.errors.first?.message.hasPrefix("invalid YAML") == true)
+            #expect(error.errors.first?.line ?? 0 > 0)
+        }
+    }
+}
+
+import Foundation
