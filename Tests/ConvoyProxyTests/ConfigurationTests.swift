@@ -1,4 +1,5 @@
 import ConvoyNetwork
+import Foundation
 import ConvoyProxy
 import ConvoyRouter
 import Testing
@@ -181,4 +182,3 @@ struct ConfigurationTests {
     }
 }
 
-import Foundation

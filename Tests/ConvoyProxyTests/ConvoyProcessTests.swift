@@ -1,4 +1,5 @@
 import ConvoyNetwork
+import Foundation
 import ConvoyTestSupport
 import Testing
 
@@ -19,25 +20,8 @@ struct ConvoyProcessTests {
         return path
     }
 
-    /// A port free right now (bound, then closed).
-    private func freePort() -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                _ = bind(fd, pointer, length)
-                _ = getsockname(fd, pointer, &length)
-            }
-        }
-        return UInt16(bigEndian: address.sin_port)
-    }
-
     private func startConvoy(_ config: String) throws -> (ChildProcess, SocketAddress) {
-        let port = freePort()
+        let port = LoopbackSocket.unusedAddress().port!
         let text = config.replacingPort(port)
         let process = try ChildProcess(convoy, ["run", "-c", write(text), "--concurrency", "1", "--log-level", "info"])
         let address = SocketAddress(ip: "127.0.0.1", port: port)!
@@ -133,4 +117,3 @@ extension String {
     }
 }
 
-import Foundation

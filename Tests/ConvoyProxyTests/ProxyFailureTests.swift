@@ -15,23 +15,6 @@ struct ProxyFailureTests {
         route: [{destination: {host: catalog.test, subset: v1}}]
     """
 
-    /// A loopback address nothing listens on (bound, then closed).
-    private func closedPort() throws -> SocketAddress {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                _ = bind(fd, pointer, length)
-                _ = getsockname(fd, pointer, &length)
-            }
-        }
-        close(fd)
-        return SocketAddress(ip: "127.0.0.1", port: UInt16(bigEndian: address.sin_port))!
-    }
-
     @Test("a refused connection is 503 'upstream connect error', and the proxy stays usable")
     func refused() throws {
         let v2 = try TestBackend(.echo(name: "v2"))
@@ -41,7 +24,7 @@ struct ProxyFailureTests {
             route: [{destination: {host: catalog.test, subset: v2}}]
         \(Self.route)
         """
-        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: try closedPort(), v2: v2.address, http: http)) { address, _ in
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: LoopbackSocket.unusedAddress(), v2: v2.address, http: http)) { address, _ in
             let client = try BlockingHTTPClient(address)
             let response = try client.request("GET", "/down")
             #expect(response.status == 503)
@@ -87,20 +70,9 @@ struct ProxyFailureTests {
     @Test("a malformed upstream response is 502")
     func malformedResponse() throws {
         // A raw server that answers garbage.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                _ = bind(fd, pointer, length)
-                _ = listen(fd, 8)
-                _ = getsockname(fd, pointer, &length)
-            }
-        }
-        let upstream = SocketAddress(ip: "127.0.0.1", port: UInt16(bigEndian: address.sin_port))!
+        let listener = LoopbackSocket(listening: true)
+        let fd = listener.fd
+        let upstream = listener.address
         let server = try PosixThread(name: "garbage") {
             let connection = accept(fd, nil, nil)
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -110,7 +82,7 @@ struct ProxyFailureTests {
             usleepMilliseconds(200)
             close(connection)
         }
-        defer { server.join() }
+        defer { server.join(); withExtendedLifetime(listener) {} }
         let v2 = try TestBackend(.echo(name: "v2"))
         defer { v2.stop() }
         try ProxyFixture.withProxy(ProxyFixture.yaml(v1: upstream, v2: v2.address, http: Self.route)) { address, _ in

@@ -103,7 +103,7 @@ struct ConfigNode {
     }
 
     func string(allowEmpty: Bool = false) -> String? {
-        guard case .scalar(let scalar) = node, kindName != "a mapping" else {
+        guard case .scalar(let scalar) = node else {
             error("expected a string, found \(kindName)")
             return nil
         }

@@ -25,7 +25,6 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     // The stream in progress (one at a time).
     private var streamActive = false
-    private var configuration: ProxyConfiguration?
     private var route: Route?
     private var destination: WeightedDestination?
     private var requestMethod = HTTPMethod.get
@@ -144,7 +143,6 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         armStreamIdleTimer()
 
         let configuration = worker.configuration
-        self.configuration = configuration
         guard listenerIndex < configuration.listeners.count else {
             return reply(404, "no route: the listener is no longer configured\n")
         }
@@ -475,7 +473,6 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         streamIdleTimer?.disable()
         route = nil
         destination = nil
-        configuration = nil
         upstreamHead = nil
         deferredReply = nil
         pendingTrailers = nil
