@@ -47,4 +47,5 @@ kind: Bootstrap
 spec:
   concurrency: 1
 YAML
+[[ -n ${CONFIG_ONLY:-} ]] && exit 0   # just write the configuration (proxy-instructions.sh)
 exec "${CONVOY_BIN:-$(dirname "$0")/../../.build/release/convoy}" run -c "$config" --log-level warning

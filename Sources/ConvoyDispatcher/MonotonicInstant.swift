@@ -40,13 +40,12 @@ public struct MonotonicInstant: Comparable, Hashable, Sendable, CustomStringConv
 }
 
 extension Duration {
-    /// The duration in whole nanoseconds, clamped to `Int64`'s range.
+    /// The duration in whole nanoseconds (rounded toward zero), clamped to `Int64`'s range.
+    /// Straight from Duration's two stored words: `components` costs about 200 instructions of
+    /// 128-bit arithmetic, and timers convert a duration on every arm.
     var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        let (sum, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        if overflow2 { return seconds < 0 ? .min : .max }
-        return sum
+        if _high == 0 { return Int64(_low / 1_000_000_000) }  // under 2^64 attoseconds, about 18 s
+        let attoseconds = Int128(_high) << 64 | Int128(_low)
+        return Int64(clamping: attoseconds / 1_000_000_000)
     }
 }

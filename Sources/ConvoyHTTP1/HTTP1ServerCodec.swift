@@ -69,7 +69,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
     @exclusivity(unchecked) private var parser: HTTP1Parser
     private let body = IOBuffer()
     private let output = IOBuffer()
-    @exclusivity(unchecked) private var idleTimer: TimerEvent?
+    @exclusivity(unchecked) private var idleTimer: DeadlineTimer?
     @exclusivity(unchecked) private var dispatching = false
     @exclusivity(unchecked) private var outputBlocked = false
     @exclusivity(unchecked) private var draining = false
@@ -334,7 +334,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
             return
         }
         if idleTimer == nil {
-            idleTimer = try? TimerEvent(dispatcher: connection.dispatcher) { [unowned self] in
+            idleTimer = try? DeadlineTimer(dispatcher: connection.dispatcher) { [unowned self] in
                 if !self.streamActive { self.connection.close(.flushWrite) }
             }
         }

@@ -6,16 +6,64 @@ extension HTTPHeaders {
     ]
 
     /// Removes the hop-by-hop fields and every field the `Connection` header nominates, as a
-    /// proxy does before forwarding. The owning thread.
+    /// proxy does before forwarding. One pass over the bytes, no allocation unless a field goes
+    /// (then the storage is made unique once). The owning thread.
     public mutating func removeHopByHopFields() {
-        var nominated: [String] = []
-        for value in values(of: "connection") {
-            for option in value.split(separator: ",") {
-                let name = option.trimmingCharacters(in: " \t")
-                if !name.isEmpty { nominated.append(name) }
+        var hasConnectionField = false
+        var hasHopByHopField = false
+        for index in 0..<storage.fieldCount {
+            switch hopByHopKind(storage.fields[index]) {
+            case .connection: hasConnectionField = true; hasHopByHopField = true
+            case .other: hasHopByHopField = true
+            case .none: break
             }
         }
-        for name in Self.hopByHopFieldNames + nominated { remove(name) }
+        guard hasHopByHopField else { return }  // nothing is nominated without a Connection field
+        makeUnique()
+        let storage = self.storage
+        var kept = 0
+        for index in 0..<storage.fieldCount {
+            let field = storage.fields[index]
+            if hopByHopKind(field) != nil { continue }
+            if hasConnectionField, isNominatedByConnection(field) { continue }
+            storage.fields[kept] = field
+            kept += 1
+        }
+        storage.fieldCount = kept
+    }
+
+    private enum HopByHopKind { case connection, other }
+
+    private func hopByHopKind(_ field: HeaderField) -> HopByHopKind? {
+        let name = UnsafePointer(storage.bytes) + Int(field.nameStart)
+        switch field.nameLength {
+        case 2: return matches(name, "te") ? .other : nil
+        case 7: return matches(name, "upgrade") || matches(name, "trailer") ? .other : nil
+        case 10:
+            if matches(name, "connection") { return .connection }
+            return matches(name, "keep-alive") ? .other : nil
+        case 16: return matches(name, "proxy-connection") ? .other : nil
+        case 17: return matches(name, "transfer-encoding") ? .other : nil
+        default: return nil
+        }
+    }
+
+    /// True when some `Connection` field lists `field`'s name as an option.
+    private func isNominatedByConnection(_ field: HeaderField) -> Bool {
+        let bytes = UnsafePointer(storage.bytes)
+        let name = UnsafeRawBufferPointer(start: bytes + Int(field.nameStart), count: Int(field.nameLength))
+        for index in 0..<storage.fieldCount {
+            let connection = storage.fields[index]
+            guard connection.nameLength == 10, matches(bytes + Int(connection.nameStart), "connection") else { continue }
+            var found = false
+            let value = Int(connection.valueStart)..<Int(connection.valueStart + connection.valueLength)
+            forEachListElement(bytes, value) { start, end in
+                found = end - start == name.count && asciiCaseInsensitiveEqual(bytes + start, name)
+                return !found
+            }
+            if found { return true }
+        }
+        return false
     }
 }
 
@@ -36,14 +84,5 @@ extension HTTPHeaders {
             if found { return true }
         }
         return false
-    }
-}
-
-extension StringProtocol {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -88,6 +88,19 @@ public struct HTTPHeaders {
         storage.appendField(HeaderField(nameStart: name.start, nameLength: name.length, valueStart: value.start, valueLength: value.length))
     }
 
+    /// Appends a field whose `valueLength`-byte value `body` writes in place, for values built
+    /// from numbers or random bits without an intermediate `String`. `body` must write only
+    /// field-value bytes (visible ASCII, space, tab). The owning thread.
+    public mutating func add(name: String, valueLength: Int, writingValue body: (UnsafeMutableRawBufferPointer) -> Void) {
+        makeUnique()
+        let name = storage.appendString(name)
+        storage.reserveBytes(valueLength)
+        let valueStart = storage.byteCount
+        body(UnsafeMutableRawBufferPointer(start: storage.bytes + valueStart, count: valueLength))
+        storage.byteCount += valueLength
+        storage.appendField(HeaderField(nameStart: name.start, nameLength: name.length, valueStart: Int32(valueStart), valueLength: Int32(valueLength)))
+    }
+
     /// Replaces every field named `name` by one field with `value`, at the first one's place
     /// (appended when there was none). The owning thread.
     public mutating func set(name: String, value: String) {

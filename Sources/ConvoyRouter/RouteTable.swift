@@ -35,14 +35,17 @@ public struct RouteTable: Sendable {
 
     /// The virtual host for a `Host` header value. Any thread.
     public func virtualHost(forAuthority authority: String?) -> Int? {
-        guard let authority, !authority.isEmpty else { return fallback }
-        var host = authority.lowercased()
-        if let found = exact[host] { return found }
-        if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") {
-            host = String(host[..<colon])
-            if let found = exact[host] { return found }
+        guard let authority, !authority.isEmpty, !(exact.isEmpty && suffixes.isEmpty) else { return fallback }
+        let lowered = Self.lowercasedASCII(authority)
+        if let found = exact[lowered] { return found }
+        var host = Substring(lowered)
+        let utf8 = lowered.utf8
+        if utf8.last != UInt8(ascii: "]"), let colon = utf8.lastIndex(of: UInt8(ascii: ":")) {
+            host = lowered[..<colon]
+            if let found = exact[String(host)] { return found }
         }
-        for entry in suffixes where host.count > entry.suffix.count && host.hasSuffix(entry.suffix) {
+        for entry in suffixes where host.utf8.count > entry.suffix.utf8.count
+            && host.utf8.reversed().starts(with: entry.suffix.utf8.reversed()) {
             return entry.host
         }
         return fallback
@@ -50,7 +53,8 @@ public struct RouteTable: Sendable {
 
     /// The route for `request`, or nil (the proxy answers 404). The request's thread.
     public func route(for request: RouteRequest) -> RouteSelection? {
-        guard let hostIndex = virtualHost(forAuthority: request.authority) else { return nil }
+        let onlyFallback = exact.isEmpty && suffixes.isEmpty
+        guard let hostIndex = onlyFallback ? fallback : virtualHost(forAuthority: request.authority) else { return nil }
         let routes = virtualHosts[hostIndex].routes
         for index in routes.indices {
             if let prefix = routes[index].match(request) {
@@ -58,6 +62,18 @@ public struct RouteTable: Sendable {
             }
         }
         return nil
+    }
+
+    /// `text` with ASCII upper-case letters lowered, other bytes unchanged.
+    private static func lowercasedASCII(_ text: String) -> String {
+        let utf8 = text.utf8
+        guard utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return text }
+        return String(unsafeUninitializedCapacity: utf8.count) { buffer in
+            for (index, byte) in utf8.enumerated() {
+                buffer[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+            }
+            return utf8.count
+        }
     }
 
     /// The route a selection names. Any thread.

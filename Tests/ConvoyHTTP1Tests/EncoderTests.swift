@@ -77,8 +77,20 @@ struct EncoderTests {
             "Proxy-Connection": "close", "TE": "trailers", "Transfer-Encoding": "chunked", "Upgrade": "h2c",
             "Trailer": "X-Sum", "X-Kept": "yes",
         ]
+        let original = headers
         headers.removeHopByHopFields()
         #expect(headers.map(\.name) == ["Host", "X-Kept"])
+        #expect(original.count == 10, "a copy keeps its fields")
+
+        var nominatedTwice: HTTPHeaders = [
+            "CONNECTION": " x-a ,,\tX-B", "x-a": "1", "X-C": "3", "connection": "x-c", "X-B": "2", "X-Ab": "kept",
+        ]
+        nominatedTwice.removeHopByHopFields()
+        #expect(nominatedTwice.map(\.name) == ["X-Ab"])
+
+        var plain: HTTPHeaders = ["Host": "a", "TEA": "x", "Upgrades": "y"]
+        plain.removeHopByHopFields()
+        #expect(plain.map(\.name) == ["Host", "TEA", "Upgrades"])
     }
 
     @Test func headerMapEditing() {

@@ -109,6 +109,8 @@ struct ProxyRoutingTests {
             #expect(first.header("x-forwarded-proto") == "http")
             let id = try #require(first.header("x-request-id"))
             #expect(id.count == 36 && id.split(separator: "-").map(\.count) == [8, 4, 4, 4, 12])
+            #expect(id.allSatisfy { "0123456789abcdef-".contains($0) })
+            #expect(Array(id)[14] == "4" && "89ab".contains(Array(id)[19]), "a version 4, RFC 4122 variant UUID: \(id)")
             #expect(first.header("x-private") == nil && first.header("keep-alive") == nil && first.header("te") == nil)
             #expect(first.header("connection") == nil)
             _ = try client.request("GET", "/b", headers: [("X-Forwarded-For", "203.0.113.9"), ("x-request-id", "abc-123")])

@@ -47,9 +47,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private var upstreamPausedForDownstream = false
     private var lastActivity = MonotonicInstant(nanoseconds: 0)
 
-    private var routeTimer: TimerEvent?
-    private var streamIdleTimer: TimerEvent?
-    private var headersTimer: TimerEvent?
+    private var routeTimer: DeadlineTimer?
+    private var streamIdleTimer: DeadlineTimer?
+    private var headersTimer: DeadlineTimer?
 
     init(worker: ProxyWorker, connection: Connection, listenerIndex: Int) {
         self.worker = worker
@@ -84,7 +84,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func armHeadersTimer() {
         guard let timeout = worker.configuration.bootstrap.requestHeadersTimeout else { return }
         if headersTimer == nil {
-            headersTimer = try? TimerEvent(dispatcher: worker.dispatcher) { [unowned self] in self.headersTimedOut() }
+            headersTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.headersTimedOut() }
         }
         if headersTimer?.isEnabled == false { headersTimer?.enable(after: timeout) }
     }
@@ -189,7 +189,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         worker.count { $0.upstreamRequests += 1 }
         if let timeout = route.timeout {
             if routeTimer == nil {
-                routeTimer = try? TimerEvent(dispatcher: worker.dispatcher) { [unowned self] in self.routeTimedOut() }
+                routeTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.routeTimedOut() }
             }
             routeTimer?.enable(after: timeout)
         }
@@ -212,7 +212,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         }
         headers.set(name: "x-forwarded-proto", value: "http")
         if !headers.contains("x-request-id") {
-            headers.add(name: "x-request-id", value: RequestID.make(&worker.random))
+            let worker = self.worker
+            headers.add(name: "x-request-id", valueLength: RequestID.length) { RequestID.write(into: $0, &worker.random) }
         }
         if let authority = route.rewrite?.authority {
             headers.set(name: "host", value: authority)
@@ -373,7 +374,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func armStreamIdleTimer() {
         guard let timeout = worker.configuration.bootstrap.streamIdleTimeout else { return }
         if streamIdleTimer == nil {
-            streamIdleTimer = try? TimerEvent(dispatcher: worker.dispatcher) { [unowned self] in self.streamIdleCheck() }
+            streamIdleTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.streamIdleCheck() }
         }
         streamIdleTimer?.enable(after: timeout)
     }

@@ -12,7 +12,7 @@ final class UpstreamConnection: ConnectionCallbacks {
     var requestsCarried = 0
     /// The downstream session whose request this connection carries (told of write backpressure).
     weak var session: DownstreamSession?
-    private var idleTimer: TimerEvent?
+    private var idleTimer: DeadlineTimer?
 
     init(pool: UpstreamPool) throws {
         self.pool = pool
@@ -30,7 +30,7 @@ final class UpstreamConnection: ConnectionCallbacks {
     /// Starts the idle timer (the connection waits in the pool).
     func becameIdle(timeout: Duration) {
         if idleTimer == nil {
-            idleTimer = try? TimerEvent(dispatcher: pool.dispatcher) { [unowned self] in
+            idleTimer = try? DeadlineTimer(dispatcher: pool.dispatcher) { [unowned self] in
                 self.connection.close(.noFlush)
             }
         }
