@@ -9,11 +9,14 @@ extension HTTPHeaders {
     /// proxy does before forwarding. One pass over the bytes, no allocation unless a field goes
     /// (then the storage is made unique once). The owning thread.
     public mutating func removeHopByHopFields() {
-        var hasConnectionField = false
+        var nominatesOthers = false  // a Connection option other than close and keep-alive
         var hasHopByHopField = false
         for index in 0..<storage.fieldCount {
-            switch hopByHopKind(storage.fields[index]) {
-            case .connection: hasConnectionField = true; hasHopByHopField = true
+            let field = storage.fields[index]
+            switch hopByHopKind(field) {
+            case .connection:
+                hasHopByHopField = true
+                if !nominatesOthers { nominatesOthers = listsOptionsBesidesCloseAndKeepAlive(field) }
             case .other: hasHopByHopField = true
             case .none: break
             }
@@ -25,7 +28,7 @@ extension HTTPHeaders {
         for index in 0..<storage.fieldCount {
             let field = storage.fields[index]
             if hopByHopKind(field) != nil { continue }
-            if hasConnectionField, isNominatedByConnection(field) { continue }
+            if nominatesOthers, isNominatedByConnection(field) { continue }
             storage.fields[kept] = field
             kept += 1
         }
@@ -46,6 +49,16 @@ extension HTTPHeaders {
         case 17: return matches(name, "transfer-encoding") ? .other : nil
         default: return nil
         }
+    }
+
+    private func listsOptionsBesidesCloseAndKeepAlive(_ connection: HeaderField) -> Bool {
+        let bytes = UnsafePointer(storage.bytes)
+        var found = false
+        forEachListElement(bytes, Int(connection.valueStart)..<Int(connection.valueStart + connection.valueLength)) { start, end in
+            found = start < end && !equalsIgnoringCase(bytes, start..<end, "keep-alive") && !equalsIgnoringCase(bytes, start..<end, "close")
+            return !found
+        }
+        return found
     }
 
     /// True when some `Connection` field lists `field`'s name as an option.

@@ -1,22 +1,23 @@
 import ConvoyHTTP1
 
 /// One Istio `http[]` rule: its match blocks (any may match; none means everything), what it does,
-/// and its rewrite, timeout and header changes. Immutable; any thread.
-public struct Route: Sendable {
+/// and its rewrite, timeout and header changes. Immutable, and a class so that the proxy holds it
+/// per request for one retain rather than one per field; any thread.
+public final class Route: Sendable {
     /// A name for logs (the rule's `name`, or `VIRTUALSERVICE.http[N]`). Any thread.
-    public var name: String
+    public let name: String
     /// The match blocks, ORed; empty matches every request. Any thread.
-    public var matchers: [RequestMatcher]
+    public let matchers: [RequestMatcher]
     /// What the route does. Any thread.
-    public var action: RouteAction
+    public let action: RouteAction
     /// The rewrite applied before forwarding. Any thread.
-    public var rewrite: Rewrite?
+    public let rewrite: Rewrite?
     /// The whole-request timeout (nil: none, Istio's default). Any thread.
-    public var timeout: Duration?
+    public let timeout: Duration?
     /// Request header changes for every destination. Any thread.
-    public var requestHeaders: HeaderMutation
+    public let requestHeaders: HeaderMutation
     /// Response header changes for every destination. Any thread.
-    public var responseHeaders: HeaderMutation
+    public let responseHeaders: HeaderMutation
 
     /// A route. Any thread.
     public init(

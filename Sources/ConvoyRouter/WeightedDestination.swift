@@ -1,6 +1,7 @@
 /// One `route[]` entry of an Istio HTTP route: a cluster (service host, port and subset) and its
-/// relative weight, with header changes for this destination only. Immutable; any thread.
-public struct WeightedDestination: Sendable {
+/// relative weight, with header changes for this destination only. Immutable (a class: one
+/// retain per request instead of one per field); any thread.
+public final class WeightedDestination: Sendable {
     /// Index of the cluster in the configuration's cluster list. Any thread.
     public let clusterIndex: Int
     /// The cluster's name (`outbound|PORT|SUBSET|HOST`). Any thread.

@@ -20,36 +20,36 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private unowned let worker: ProxyWorker
     private let connection: Connection
     private let listenerIndex: Int
-    private var codec: HTTP1ServerCodec!
+    @exclusivity(unchecked) private var codec: HTTP1ServerCodec!
     private let clientAddress: String
 
     // The stream in progress (one at a time).
-    private var streamActive = false
-    private var route: Route?
-    private var destination: WeightedDestination?
-    private var requestMethod = HTTPMethod.get
-    private var upstreamHead: HTTPRequestHead?
-    private var requestHasBody = false
-    private var requestComplete = false
-    private var pendingBody = IOBuffer()
-    private var pendingTrailers: HTTPHeaders?
-    private var deferredReply: (status: Int, headers: HTTPHeaders, body: String)?
-    private var cluster: WorkerCluster?
-    private var hostIndex = 0
-    private var hostAddress: SocketAddress?
-    private var pool: UpstreamPool?
-    private var waitingForPool = false
-    private var upstream: UpstreamConnection?
-    private var responseStarted = false
-    private var responseTrailers: HTTPHeaders?
-    private var bodylessResponseHead: HTTPResponseHead?
-    private var downstreamPausedForUpstream = false
-    private var upstreamPausedForDownstream = false
-    private var lastActivity = MonotonicInstant(nanoseconds: 0)
+    @exclusivity(unchecked) private var streamActive = false
+    @exclusivity(unchecked) private var route: Route?
+    @exclusivity(unchecked) private var destination: WeightedDestination?
+    @exclusivity(unchecked) private var requestMethod = HTTPMethod.get
+    @exclusivity(unchecked) private var upstreamHead: HTTPRequestHead?
+    @exclusivity(unchecked) private var requestHasBody = false
+    @exclusivity(unchecked) private var requestComplete = false
+    @exclusivity(unchecked) private var pendingBody = IOBuffer()
+    @exclusivity(unchecked) private var pendingTrailers: HTTPHeaders?
+    @exclusivity(unchecked) private var deferredReply: (status: Int, headers: HTTPHeaders, body: String)?
+    @exclusivity(unchecked) private var cluster: WorkerCluster?
+    @exclusivity(unchecked) private var hostIndex = 0
+    @exclusivity(unchecked) private var hostAddress: SocketAddress?
+    @exclusivity(unchecked) private var pool: UpstreamPool?
+    @exclusivity(unchecked) private var waitingForPool = false
+    @exclusivity(unchecked) private var upstream: UpstreamConnection?
+    @exclusivity(unchecked) private var responseStarted = false
+    @exclusivity(unchecked) private var responseTrailers: HTTPHeaders?
+    @exclusivity(unchecked) private var bodylessResponseHead: HTTPResponseHead?
+    @exclusivity(unchecked) private var downstreamPausedForUpstream = false
+    @exclusivity(unchecked) private var upstreamPausedForDownstream = false
+    @exclusivity(unchecked) private var lastActivity = MonotonicInstant(nanoseconds: 0)
 
-    private var routeTimer: DeadlineTimer?
-    private var streamIdleTimer: DeadlineTimer?
-    private var headersTimer: DeadlineTimer?
+    @exclusivity(unchecked) private var routeTimer: DeadlineTimer?
+    @exclusivity(unchecked) private var streamIdleTimer: DeadlineTimer?
+    @exclusivity(unchecked) private var headersTimer: DeadlineTimer?
 
     init(worker: ProxyWorker, connection: Connection, listenerIndex: Int) {
         self.worker = worker

@@ -13,15 +13,15 @@ public final class ProxyWorker {
     /// The worker's dispatcher. Any thread (only its thread-safe members off the worker thread).
     public let dispatcher: Dispatcher
     /// The configuration new requests use. Worker thread.
-    public private(set) var configuration: ProxyConfiguration
+    @exclusivity(unchecked) public private(set) var configuration: ProxyConfiguration
     /// Counters. Worker thread.
-    public private(set) var stats = ProxyWorkerStats()
+    @exclusivity(unchecked) public private(set) var stats = ProxyWorkerStats()
     let logger: Logger
-    var random = FastRandom()
-    private(set) var clusters: [WorkerCluster]
-    private var pools: [SocketAddress: UpstreamPool] = [:]
-    private var listeners: [Listener] = []
-    private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
+    @exclusivity(unchecked) var random = FastRandom()
+    @exclusivity(unchecked) private(set) var clusters: [WorkerCluster]
+    @exclusivity(unchecked) private var pools: [SocketAddress: UpstreamPool] = [:]
+    @exclusivity(unchecked) private var listeners: [Listener] = []
+    @exclusivity(unchecked) private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
 
     /// A worker for `configuration` with `hosts` per cluster, listening on `addresses` (one per
     /// configured listener, in order; the actual ports when the configuration asked for port 0).

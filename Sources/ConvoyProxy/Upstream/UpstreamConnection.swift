@@ -8,11 +8,11 @@ final class UpstreamConnection: ConnectionCallbacks {
     let connection: ClientConnection
     let codec: HTTP1ClientCodec
     unowned let pool: UpstreamPool
-    private(set) var isConnected = false
-    var requestsCarried = 0
+    @exclusivity(unchecked) private(set) var isConnected = false
+    @exclusivity(unchecked) var requestsCarried = 0
     /// The downstream session whose request this connection carries (told of write backpressure).
     weak var session: DownstreamSession?
-    private var idleTimer: DeadlineTimer?
+    @exclusivity(unchecked) private var idleTimer: DeadlineTimer?
 
     init(pool: UpstreamPool) throws {
         self.pool = pool

@@ -19,16 +19,16 @@ final class UpstreamPool {
     let address: SocketAddress
     let settings: ConnectionPoolSettings
     let bufferLimit: Int
-    private var idle: [UpstreamConnection] = []
-    private var connecting: [UpstreamConnection] = []
-    private var busyConnections: [ObjectIdentifier: UpstreamConnection] = [:]
-    private var waiters: [any UpstreamPoolWaiter] = []
-    private var handoff: ScheduledCallback?
+    @exclusivity(unchecked) private var idle: [UpstreamConnection] = []
+    @exclusivity(unchecked) private var connecting: [UpstreamConnection] = []
+    @exclusivity(unchecked) private var busyConnections: [ObjectIdentifier: UpstreamConnection] = [:]
+    @exclusivity(unchecked) private var waiters: [any UpstreamPoolWaiter] = []
+    @exclusivity(unchecked) private var handoff: ScheduledCallback?
 
     /// Connections opened over the pool's life (tests count reuse with this).
-    private(set) var connectionsOpened = 0
+    @exclusivity(unchecked) private(set) var connectionsOpened = 0
     /// Requests given a connection.
-    private(set) var requestsServed = 0
+    @exclusivity(unchecked) private(set) var requestsServed = 0
 
     init(dispatcher: Dispatcher, address: SocketAddress, settings: ConnectionPoolSettings, bufferLimit: Int) {
         self.dispatcher = dispatcher

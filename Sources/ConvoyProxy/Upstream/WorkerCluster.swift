@@ -5,9 +5,9 @@ import ConvoyRouter
 /// active requests per host (for least-request). Confined to the worker's thread.
 final class WorkerCluster {
     let config: ClusterConfig
-    private(set) var hosts: [ResolvedHost]
-    private(set) var activeRequests: [Int]
-    private var balancer: LoadBalancer
+    @exclusivity(unchecked) private(set) var hosts: [ResolvedHost]
+    @exclusivity(unchecked) private(set) var activeRequests: [Int]
+    @exclusivity(unchecked) private var balancer: LoadBalancer
     private let hashKey: HashKey?
 
     init(config: ClusterConfig, hosts: [ResolvedHost]) {
