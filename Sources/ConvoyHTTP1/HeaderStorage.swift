@@ -49,8 +49,9 @@ final class HeaderStorage {
         lineTextLength = 0
     }
 
+    /// A copy with room for the edits that usually follow one (a proxy adds a few fields).
     func copy() -> HeaderStorage {
-        let copy = HeaderStorage(byteCapacity: byteCount, fieldCapacity: fieldCount)
+        let copy = HeaderStorage(byteCapacity: byteCount + 256, fieldCapacity: fieldCount + 8)
         copy.bytes.update(from: bytes, count: byteCount)
         copy.fields.update(from: fields, count: fieldCount)
         copy.byteCount = byteCount

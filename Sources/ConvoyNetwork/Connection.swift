@@ -41,7 +41,9 @@ public class Connection: DeferredDeletable {
     /// The peer's address. Dispatcher thread.
     public final let remoteAddress: SocketAddress?
     /// Open, closing (flushing) or closed. Dispatcher thread.
-    @exclusivity(unchecked) public final private(set) var state: ConnectionState = .open
+    public final var state: ConnectionState { currentState }
+    // Behind a getter: other modules reading a public stored property check exclusivity dynamically.
+    @exclusivity(unchecked) private final var currentState: ConnectionState = .open
     /// Bytes read and not yet consumed by the read filters. Dispatcher thread.
     public final let readBuffer = IOBuffer()
     /// Bytes waiting to be written. Dispatcher thread.
@@ -90,7 +92,7 @@ public class Connection: DeferredDeletable {
         } catch {
             Glibc.close(fd)
             self.fd = -1
-            state = .closed
+            currentState = .closed
             throw error
         }
         if remoteAddress?.port != nil {
@@ -351,7 +353,7 @@ public class Connection: DeferredDeletable {
             }
             pendingClose = type
             if state == .open {
-                state = .closing
+                currentState = .closing
                 fileEvent?.setEnabled(isHalfCloseEnabled ? [.write] : [.write, .closed])
             }
             if writeBuffer.isEmpty {
@@ -380,7 +382,7 @@ public class Connection: DeferredDeletable {
     /// Closes the socket and tells every callback, once.
     final func closeSocket(_ event: ConnectionEvent) {
         guard state != .closed else { return }
-        state = .closed
+        currentState = .closed
         delayedCloseTimer = nil
         willCloseSocket()
         fileEvent = nil

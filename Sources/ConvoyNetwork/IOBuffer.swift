@@ -42,7 +42,10 @@ public final class IOBuffer {
     // these fields cost ~10 000 instructions per small echo round trip.
 
     /// Bytes in the buffer. The owning thread.
-    @exclusivity(unchecked) public private(set) var count = 0
+    public var count: Int { byteCount }
+    // A public stored property would be read directly by other modules, which then check
+    // exclusivity dynamically despite the attribute; behind a getter the check stays off.
+    @exclusivity(unchecked) private var byteCount = 0
 
     @exclusivity(unchecked) private var ring: UnsafeMutablePointer<Slice>
     @exclusivity(unchecked) private var ringCapacity: Int  // a power of two
@@ -88,7 +91,7 @@ public final class IOBuffer {
     }
 
     /// True when the buffer holds no bytes. The owning thread.
-    public var isEmpty: Bool { count == 0 }
+    public var isEmpty: Bool { byteCount == 0 }
 
     /// Number of slices in the chain (for tests and diagnostics). The owning thread.
     public var numberOfSlices: Int { sliceCount }
@@ -126,7 +129,7 @@ public final class IOBuffer {
     public func append(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
         appendRaw(bytes)
-        count += bytes.count
+        byteCount += bytes.count
         checkWatermarks()
     }
 
@@ -160,7 +163,7 @@ public final class IOBuffer {
         let written = body(tail.pointee.block + tail.pointee.end)
         trapUnless(written >= 0 && written <= maximumLength, "IOBuffer.appendInPlace: wrote \(written) of at most \(maximumLength) bytes")
         tail.pointee.end += written
-        count += written
+        byteCount += written
         checkWatermarks()
     }
 
@@ -169,7 +172,7 @@ public final class IOBuffer {
         let length = min(length, count)
         guard length > 0 else { return }
         dropFrontRaw(length)
-        count -= length
+        byteCount -= length
         checkWatermarks()
     }
 
@@ -208,8 +211,8 @@ public final class IOBuffer {
                 remaining = 0
             }
         }
-        other.count -= moved
-        count += moved
+        other.byteCount -= moved
+        byteCount += moved
         other.checkWatermarks()
         checkWatermarks()
     }
@@ -387,7 +390,7 @@ public final class IOBuffer {
                     } else if filled <= SlicePool.sliceSize {
                         readSliceHint = max(1, readSliceHint / 2)
                     }
-                    count += filled
+                    byteCount += filled
                     checkWatermarks()
                 }
                 return result
@@ -505,7 +508,7 @@ public final class IOBuffer {
         guard sliceCount > 0 else { return }
         let pool = SlicePool.current
         while sliceCount > 0 { release(popFront(), to: pool) }
-        count = 0
+        byteCount = 0
     }
 }
 
