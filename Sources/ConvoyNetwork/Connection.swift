@@ -10,11 +10,12 @@ import Darwin
 /// A non-blocking stream connection on a dispatcher: Envoy's `Network::ConnectionImpl`.
 ///
 /// - **Reading**: one edge-triggered ``FileEvent`` for read and write. On readiness the connection
-///   reads until `EAGAIN`, end of stream, or just past ``bufferLimit`` unconsumed bytes, and hands
-///   the read buffer to the read filters. End of stream is delivered once.
+///   reads until the socket is drained (`EAGAIN` or a short read), end of stream, or just past
+///   ``bufferLimit`` unconsumed bytes, and hands the read buffer to the read filters. End of
+///   stream is delivered once.
 /// - **Writing**: ``write(_:endStream:)`` runs the write filters, moves the bytes into the write
-///   buffer and activates the write event: everything written in one iteration goes out in one
-///   `writev`.
+///   buffer and activates the write event for later in the current iteration: everything written
+///   while this iteration's events run goes out in one `writev`, before the loop waits again.
 /// - **Flow control**: a read buffer above ``bufferLimit`` disables reading (the kernel then
 ///   throttles the peer) until the consumer drains it to half; a write buffer above
 ///   ``bufferLimit`` + 1 tells every ``ConnectionCallbacks`` so the producer can `readDisable` its
@@ -86,7 +87,7 @@ public class Connection: DeferredDeletable {
         self.remoteAddress = remoteAddress
         self.bufferLimit = Self.defaultBufferLimit
         do {
-            fileEvent = try FileEvent(dispatcher: dispatcher, fileDescriptor: fd, trigger: .edge, events: [.read, .write]) {
+            fileEvent = try FileEvent(dispatcher: dispatcher, fileDescriptor: fd, trigger: .edge, events: [.read, .write, .closed]) {
                 [unowned self] ready in self.onFileEvent(ready)
             }
         } catch {
@@ -202,7 +203,7 @@ public class Connection: DeferredDeletable {
             trapUnless(readDisableCount > 0, "Connection \(id): readDisable(false) without a matching readDisable(true)")
             readDisableCount -= 1
             if readDisableCount == 0, state == .open {
-                fileEvent?.setEnabled([.read, .write])
+                fileEvent?.setEnabled([.read, .write, .closed])
                 if !readBuffer.isEmpty {
                     redispatchBufferedData = true
                     fileEvent?.activate(.read)
@@ -221,10 +222,14 @@ public class Connection: DeferredDeletable {
             return
         }
         if ready.contains(.write) { onWriteReady() }
-        if state != .closed, ready.contains(.read) { onReadReady() }
+        if state != .closed, ready.contains(.read) { onReadReady(peerClosed: ready.contains(.closed)) }
     }
 
-    private final func onReadReady() {
+    /// Reads until the socket is drained: `EAGAIN`, or a read that did not fill the space offered
+    /// (a stream socket then has nothing queued, and anything arriving later raises a new edge) —
+    /// unless the peer's FIN was reported, which is then read through to the end of stream. This
+    /// saves the `EAGAIN` read per event that edge triggering otherwise costs.
+    private final func onReadReady(peerClosed: Bool) {
         guard state == .open else { return }
         if readDisableCount > 0 && !redispatchBufferedData { return }
         var bytesThisEvent = 0
@@ -239,7 +244,9 @@ public class Connection: DeferredDeletable {
                     bytesThisEvent += count
                     stats.bytesRead &+= UInt64(count)
                     stats.reads &+= 1
+                    if !peerClosed, !readBuffer.lastReadFilledOffer { break readLoop }
                 case .wouldBlock:
+                    stats.emptyReads &+= 1
                     break readLoop
                 case .endOfStream:
                     readEnded = true
@@ -292,7 +299,7 @@ public class Connection: DeferredDeletable {
         }
         writeBuffer.move(from: data)
         if endStream { writeEndRequested = true }
-        if !isConnecting { fileEvent?.activate(.write) }
+        if !isConnecting { fileEvent?.activateInCurrentIteration(.write) }
     }
 
     final func onWriteReady() {

@@ -39,6 +39,9 @@ public struct ConnectionStats: Sendable, Equatable {
     public var bytesWritten: UInt64 = 0
     /// `readv` calls that returned data. Any thread.
     public var reads: UInt64 = 0
+    /// `readv` calls that found nothing to read (`EAGAIN`): the cost of edge triggering, kept
+    /// low by treating a short read as draining the socket. Any thread.
+    public var emptyReads: UInt64 = 0
     /// `writev` calls that wrote data. Any thread.
     public var writes: UInt64 = 0
     /// Delayed closes ended by their timer rather than by the peer. Any thread.

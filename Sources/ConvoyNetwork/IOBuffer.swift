@@ -52,6 +52,8 @@ public final class IOBuffer {
     @exclusivity(unchecked) private var head = 0
     @exclusivity(unchecked) private var sliceCount = 0
     @exclusivity(unchecked) private var readSliceHint = 2
+    /// The last ``read(from:maxBytes:)`` filled all the space it offered: more may be waiting.
+    @exclusivity(unchecked) private(set) var lastReadFilledOffer = false
 
     @exclusivity(unchecked) private var highWatermark = 0
     @exclusivity(unchecked) private var lowWatermark = 0
@@ -384,6 +386,7 @@ public final class IOBuffer {
                         pool.give(blocks[index])
                     }
                 }
+                lastReadFilledOffer = filled == offered
                 if filled > 0 {
                     if filled == offered {
                         readSliceHint = min(Self.maximumReadSlices, readSliceHint * 2)

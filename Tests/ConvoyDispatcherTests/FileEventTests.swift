@@ -66,6 +66,32 @@ struct FileEventTests {
         #expect(reports.count == 1, "an injection is delivered once")
     }
 
+    @Test("activateInCurrentIteration() delivers later in the same iteration, once, merged with activate()")
+    func activateInCurrentIteration() throws {
+        let dispatcher = try Dispatcher(name: "file-activate-now")
+        let sockets = try SocketPair()
+        var reports: [FileReadyType] = []
+        let event = try FileEvent(dispatcher: dispatcher, fileDescriptor: sockets.first, trigger: .edge, events: []) {
+            reports.append($0)
+        }
+        let inject = try ScheduledCallback(dispatcher: dispatcher) {
+            event.activate(.read)  // next iteration ...
+            event.activateInCurrentIteration(.write)  // ... moved up to this one, merged
+            event.activateInCurrentIteration(.write)  // already queued: no second delivery
+        }
+        inject.scheduleCurrentIteration()
+        dispatcher.run(.nonBlock)
+        #expect(reports == [[.read, .write]], "delivered in the iteration that injected it")
+        dispatcher.run(.nonBlock)
+        dispatcher.run(.nonBlock)
+        #expect(reports.count == 1, "the next-iteration injection was absorbed, not delivered again")
+
+        let reinject = try ScheduledCallback(dispatcher: dispatcher) { event.activateInCurrentIteration(.read) }
+        reinject.scheduleCurrentIteration()
+        dispatcher.run(.nonBlock)
+        #expect(reports == [[.read, .write], .read], "it can be injected again once delivered")
+    }
+
     @Test("injected bits are merged into real readiness that arrives first")
     func activateMergesWithKernelReadiness() throws {
         let dispatcher = try Dispatcher(name: "file-merge")
