@@ -155,6 +155,7 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
         if !requestComplete { responseKeepAlive = false }  // the request body was cut short by the answer
         delegate?.clientCodecDidReceiveEnd(self)
         if !responseKeepAlive, connection.state == .open { connection.close(.noFlush) }
+        if connection.readBuffer.isEmpty { parser.releaseStorage() }  // idle: hold no head storage
     }
 
     private func fail(_ reason: HTTP1StreamReset) {

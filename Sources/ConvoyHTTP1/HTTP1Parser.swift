@@ -64,7 +64,7 @@ public struct HTTP1Parser {
     public init(role: Role, limits: HTTP1ParserLimits? = nil) {
         self.role = role
         self.limits = limits ?? (role == .request ? .requests : .responses)
-        storage = HeaderStorage()
+        storage = HeaderStoragePool.placeholder
     }
 
     /// True between messages: nothing of a next message has been consumed. The owning thread.
@@ -236,13 +236,30 @@ public struct HTTP1Parser {
         return complete
     }
 
-    /// Reuses the storage when the last head handed out has been dropped; otherwise starts anew.
+    /// Reuses the storage when the last head handed out has been dropped; otherwise (or after
+    /// ``releaseStorage()``) takes one from the thread's pool.
     @inline(__always)
     private mutating func prepareStorage() {
-        if storageHandedOut && !isKnownUniquelyReferenced(&storage) {
-            storage = HeaderStorage()
+        if storage === HeaderStoragePool.placeholder || (storageHandedOut && !isKnownUniquelyReferenced(&storage)) {
+            storage = HeaderStoragePool.current.take()
         } else {
             storage.reset()
+        }
+        storageHandedOut = false
+    }
+
+    /// Between messages, gives the head storage back to the thread's pool (or leaves it to the
+    /// head still using it), so an idle connection holds none; the next head takes one again.
+    /// A no-op in the middle of a message. The owning thread.
+    public mutating func releaseStorage() {
+        guard isIdle else { return }
+        let pool = HeaderStoragePool.current
+        if storage !== HeaderStoragePool.placeholder {
+            if isKnownUniquelyReferenced(&storage) { pool.give(storage) }
+            storage = HeaderStoragePool.placeholder
+        }
+        if var spare = spareStorage.take(), isKnownUniquelyReferenced(&spare), spare !== HeaderStoragePool.placeholder {
+            pool.give(spare)
         }
         storageHandedOut = false
     }

@@ -202,6 +202,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         responseComplete = false
         requestIsUpgrade = false
         armIdleTimerIfIdle()
+        if connection.readBuffer.isEmpty { parser.releaseStorage() }  // idle: hold no head storage
         // Pipelined requests already buffered are parsed now (or by the running dispatch loop).
         dispatch()
     }

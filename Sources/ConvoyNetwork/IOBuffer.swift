@@ -71,9 +71,12 @@ public final class IOBuffer {
 
     /// An empty buffer. Any thread (it then belongs to the thread that uses it).
     public init() {
-        ringCapacity = 8
-        ring = .allocate(capacity: 8)
+        ringCapacity = 0  // the ring is allocated on the first slice: idle connections hold none
+        ring = Self.emptyRing
     }
+
+    /// Stands in for the ring until the first slice; never read or written (capacity 0).
+    nonisolated(unsafe) private static let emptyRing = UnsafeMutablePointer<Slice>.allocate(capacity: 1)
 
     /// A buffer holding a copy of `bytes`. Any thread.
     public convenience init(_ bytes: some Collection<UInt8>) {
@@ -89,7 +92,7 @@ public final class IOBuffer {
 
     deinit {
         releaseAllSlices()
-        ring.deallocate()
+        if ringCapacity > 0 { ring.deallocate() }
     }
 
     /// True when the buffer holds no bytes. The owning thread.
@@ -493,10 +496,10 @@ public final class IOBuffer {
     }
 
     private func growRing() {
-        let newCapacity = ringCapacity * 2
+        let newCapacity = ringCapacity == 0 ? 2 : ringCapacity * 2
         let newRing = UnsafeMutablePointer<Slice>.allocate(capacity: newCapacity)
         for index in 0..<sliceCount { (newRing + index).initialize(to: slot(index).pointee) }
-        ring.deallocate()
+        if ringCapacity > 0 { ring.deallocate() }
         ring = newRing
         ringCapacity = newCapacity
         head = 0
