@@ -31,8 +31,6 @@ public final class FileEvent {
     private var event: OpaquePointer?
     @exclusivity(unchecked) private var activationEvent: OpaquePointer?
     @exclusivity(unchecked) private var injectedEvents: FileReadyType = []
-    /// The activation event sits in libevent's active queue (``activateInCurrentIteration(_:)``).
-    @exclusivity(unchecked) private var activatedForCurrentIteration = false
 
     /// Starts watching `fileDescriptor` for `events`. Dispatcher thread.
     /// - Throws: ``DispatcherError/libeventCallFailed(operation:errno:)`` when libevent cannot
@@ -71,7 +69,6 @@ public final class FileEvent {
         dispatcher.preconditionOnThread("FileEvent.setEnabled(_:)")
         if !injectedEvents.isEmpty {
             injectedEvents = []
-            activatedForCurrentIteration = false
             event_del(activationEvent)
         }
         event_del(event)
@@ -101,23 +98,21 @@ public final class FileEvent {
     }
 
     /// Injects readiness like ``activate(_:)``, but the callback runs later in the current loop
-    /// iteration, after the callbacks already queued, instead of in the next one. A connection
-    /// flushes its writes this way: everything written while this iteration's events run still
-    /// leaves in one syscall, and the loop does not go round once more (one `epoll_wait`) for it.
-    /// Dispatcher thread.
+    /// iteration, after the callbacks already queued, instead of in the next one; bits injected
+    /// again before it runs are merged into the same call, as is real readiness reported in this
+    /// iteration. A connection flushes its writes this way: everything written while this
+    /// iteration's events run still leaves in one syscall, and the loop does not go round once
+    /// more (one `epoll_wait`) for it. Dispatcher thread.
     public func activateInCurrentIteration(_ events: FileReadyType) {
         dispatcher.preconditionOnThread("FileEvent.activateInCurrentIteration(_:)")
         trapUnless(!events.isEmpty, "FileEvent.activateInCurrentIteration(_:) needs at least one readiness bit")
-        if !activatedForCurrentIteration {
-            if activationEvent == nil {
-                activationEvent = event_new(dispatcher.base, -1, 0, fileEventActivationTrampoline, context)
-                trapUnless(activationEvent != nil, "FileEvent.activateInCurrentIteration(_:): event_new failed on '\(dispatcher.name)'")
-            }
-            if !injectedEvents.isEmpty { event_del(activationEvent) }  // pending for the next iteration
-            event_active(activationEvent, Int32(EV_TIMEOUT), 0)
-            activatedForCurrentIteration = true
-        }
-        injectedEvents.formUnion(events)
+        // libevent queues the descriptor's own event as active (or ORs the bits into it when it
+        // already is): no second event per descriptor.
+        var flags: Int32 = 0
+        if events.contains(.read) { flags |= Int32(LibeventFlags.read) }
+        if events.contains(.write) { flags |= Int32(LibeventFlags.write) }
+        if events.contains(.closed) { flags |= Int32(LibeventFlags.closed) }
+        event_active(event, flags, 0)
     }
 
     private var context: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
@@ -139,7 +134,6 @@ public final class FileEvent {
         if !injectedEvents.isEmpty {
             ready.formUnion(injectedEvents)
             injectedEvents = []
-            activatedForCurrentIteration = false
             event_del(activationEvent)
         }
         callback(ready)
@@ -148,7 +142,6 @@ public final class FileEvent {
     fileprivate func onInjectedReadiness() {
         let ready = injectedEvents
         injectedEvents = []
-        activatedForCurrentIteration = false
         if !ready.isEmpty { callback(ready) }
     }
 }
