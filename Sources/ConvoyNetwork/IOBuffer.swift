@@ -146,6 +146,15 @@ public final class IOBuffer {
         Array(bytes).withUnsafeBytes { append($0) }
     }
 
+    /// Appends a copy of `other`'s bytes, leaving `other` as it is (a proxy keeps a request body
+    /// this way to replay it on a retry). The owning thread.
+    public func append(copyOf other: IOBuffer) {
+        other.forEachSlice { bytes in
+            append(bytes)
+            return true
+        }
+    }
+
     /// Appends `text` as UTF-8. The owning thread.
     public func append(_ text: String) {
         var text = text

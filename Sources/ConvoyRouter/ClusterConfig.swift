@@ -25,11 +25,14 @@ public struct ClusterConfig: Sendable {
     public let loadBalancer: LoadBalancerPolicy
     /// Connection pool limits and timeouts. Any thread.
     public let connectionPool: ConnectionPoolSettings
+    /// Retries allowed in flight, per worker. Any thread.
+    public let retryBudget: RetryBudget
 
     /// A cluster. Any thread.
     public init(
         serviceHost: String, port: UInt16, subset: String?, discovery: Discovery, endpoints: [EndpointConfig],
-        loadBalancer: LoadBalancerPolicy = .leastRequest, connectionPool: ConnectionPoolSettings = ConnectionPoolSettings()
+        loadBalancer: LoadBalancerPolicy = .leastRequest, connectionPool: ConnectionPoolSettings = ConnectionPoolSettings(),
+        retryBudget: RetryBudget = RetryBudget()
     ) {
         name = Self.name(host: serviceHost, port: port, subset: subset)
         self.serviceHost = serviceHost
@@ -39,6 +42,7 @@ public struct ClusterConfig: Sendable {
         self.endpoints = endpoints
         self.loadBalancer = loadBalancer
         self.connectionPool = connectionPool
+        self.retryBudget = retryBudget
     }
 
     /// Istio's cluster name for a host, port and subset. Any thread.
@@ -81,6 +85,9 @@ public struct ConnectionPoolSettings: Sendable, Equatable {
     public var maxConnections: Int?
     /// Requests waiting for a connection per endpoint per worker (nil: unlimited). Any thread.
     public var maxPendingRequests: Int?
+    /// Retries in flight across the cluster per worker (`http.maxRetries`; nil: unlimited, as in
+    /// Istio). Any thread.
+    public var maxRetries: Int?
 
     /// Defaults. Any thread.
     public init() {}

@@ -12,8 +12,10 @@ public final class Route: Sendable {
     public let action: RouteAction
     /// The rewrite applied before forwarding. Any thread.
     public let rewrite: Rewrite?
-    /// The whole-request timeout (nil: none, Istio's default). Any thread.
+    /// The whole-request timeout (nil: none, Istio's default); it covers every retry. Any thread.
     public let timeout: Duration?
+    /// When to retry a failed attempt (nil: never). Any thread.
+    public let retryPolicy: RetryPolicy?
     /// Request header changes for every destination. Any thread.
     public let requestHeaders: HeaderMutation
     /// Response header changes for every destination. Any thread.
@@ -22,13 +24,15 @@ public final class Route: Sendable {
     /// A route. Any thread.
     public init(
         name: String, matchers: [RequestMatcher] = [], action: RouteAction, rewrite: Rewrite? = nil,
-        timeout: Duration? = nil, requestHeaders: HeaderMutation = HeaderMutation(), responseHeaders: HeaderMutation = HeaderMutation()
+        timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil,
+        requestHeaders: HeaderMutation = HeaderMutation(), responseHeaders: HeaderMutation = HeaderMutation()
     ) {
         self.name = name
         self.matchers = matchers
         self.action = action
         self.rewrite = rewrite
         self.timeout = timeout
+        self.retryPolicy = retryPolicy
         self.requestHeaders = requestHeaders
         self.responseHeaders = responseHeaders
     }

@@ -22,6 +22,17 @@ public final class TestBackend: Sendable {
         case status(Int)
         /// Half the declared body, then a close (a response cut short).
         case truncatedResponse
+        /// The first `count` requests (over all connections) get `status`; later ones `200` with
+        /// `NAME received N bytes\n` once their body is read.
+        case failFirst(count: Int, status: Int, name: String)
+        /// The first `count` requests are met with a reset as their head arrives; later ones as
+        /// in `failFirst`.
+        case resetFirst(count: Int, name: String)
+        /// The first `count` requests are never answered; later ones as in `failFirst`.
+        case stallFirst(count: Int, name: String)
+        /// Each connection answers its first request as in `failFirst` and resets when a second
+        /// one arrives: a backend closing idle keep-alive connections as the proxy reuses them.
+        case closeOnReuse(name: String)
     }
 
     /// A request as the backend saw it. A plain value.
@@ -97,6 +108,9 @@ public final class TestBackend: Sendable {
         var bodyBytes = 0
         var remainingLargeBody = 0
         var writeBlocked = false
+        /// Index of the current request over all connections, and on this connection.
+        var backendIndex = 0
+        var connectionIndex = -1
 
         init(behavior: Behavior, state: Locked<State>, connection: Connection) {
             self.behavior = behavior
@@ -109,8 +123,17 @@ public final class TestBackend: Sendable {
             target = head.target
             bodyBytes = 0
             let seen = SeenRequest(method: method, target: target, headers: Array(head.headers))
-            state.withLock { $0.requests.append(seen) }
-            if case .reset = behavior { connection.close(.abort) }
+            backendIndex = state.withLock { state in
+                state.requests.append(seen)
+                return state.requests.count - 1
+            }
+            connectionIndex += 1
+            switch behavior {
+            case .reset: connection.close(.abort)
+            case .resetFirst(let count, _) where backendIndex < count: connection.close(.abort)
+            case .closeOnReuse where connectionIndex > 0: connection.close(.abort)
+            default: break
+            }
         }
 
         func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) {
@@ -134,6 +157,12 @@ public final class TestBackend: Sendable {
                 codec.sendResponseHead(HTTPResponseHead(status: 200, headers: ["Content-Length": "100"]), endStream: false)
                 codec.sendBody(IOBuffer(String(repeating: "x", count: 50)))
                 connection.close(.flushWrite)
+            case .failFirst(let count, let status, _) where backendIndex < count:
+                codec.sendResponse(status: status)
+            case .stallFirst(let count, _) where backendIndex < count:
+                break
+            case .failFirst(_, _, let name), .resetFirst(_, let name), .stallFirst(_, let name), .closeOnReuse(let name):
+                codec.sendResponse(status: 200, headers: ["x-backend": name], body: IOBuffer("\(name) received \(bodyBytes) bytes\n"))
             case .reset, .stall:
                 break
             }

@@ -144,7 +144,7 @@ struct ConfigurationBuilder {
         }
         return Route(
             name: route.name, matchers: route.matchers, action: action, rewrite: route.rewrite, timeout: route.timeout,
-            requestHeaders: route.requestHeaders, responseHeaders: route.responseHeaders)
+            retryPolicy: route.retryPolicy, requestHeaders: route.requestHeaders, responseHeaders: route.responseHeaders)
     }
 
     /// The domains a VirtualService gets on a gateway server: each VS host that one of the
@@ -244,7 +244,8 @@ struct ClusterRegistry {
         let cluster = ClusterConfig(
             serviceHost: destination.host, port: port.number, subset: destination.subset, discovery: service.discovery,
             endpoints: endpoints, loadBalancer: policy.loadBalancer ?? .leastRequest,
-            connectionPool: policy.connectionPool ?? ConnectionPoolSettings())
+            connectionPool: policy.connectionPool ?? ConnectionPoolSettings(),
+            retryBudget: rule?.policy.retryBudget ?? RetryBudget())
         clusters.append(cluster)
         indexByName[name] = clusters.count - 1
         return clusters.count - 1

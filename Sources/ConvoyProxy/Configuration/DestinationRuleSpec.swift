@@ -7,12 +7,14 @@ struct DestinationRuleSpec {
     struct TrafficPolicy {
         var loadBalancer: LoadBalancerPolicy?
         var connectionPool: ConnectionPoolSettings?
+        var retryBudget: RetryBudget?
         var portLevel: [UInt16: TrafficPolicy] = [:]
 
         /// `self` with unset parts taken from `outer` (Istio: a subset's policy overrides the
         /// service's part by part).
         func over(_ outer: TrafficPolicy) -> TrafficPolicy {
-            TrafficPolicy(loadBalancer: loadBalancer ?? outer.loadBalancer, connectionPool: connectionPool ?? outer.connectionPool)
+            TrafficPolicy(loadBalancer: loadBalancer ?? outer.loadBalancer, connectionPool: connectionPool ?? outer.connectionPool,
+                          retryBudget: retryBudget ?? outer.retryBudget)
         }
     }
 
@@ -30,7 +32,7 @@ struct DestinationRuleSpec {
     let node: ConfigNode
     let hostNode: ConfigNode
 
-    static let pendingFeature = "outlier detection and retry budgets arrive with the resilience work (issue 6)"
+    static let pendingFeature = "outlier detection arrives with the resilience work (issue 6)"
 
     init?(_ document: ConfigDocument) {
         let spec = document.spec
@@ -67,15 +69,22 @@ struct DestinationRuleSpec {
 
     private static func trafficPolicy(_ node: ConfigNode, allowPortLevel: Bool) -> TrafficPolicy {
         var known = ["loadBalancer", "connectionPool"]
-        if allowPortLevel { known.append("portLevelSettings") }
+        if allowPortLevel { known += ["portLevelSettings", "retryBudget"] }
         let pending = pendingFeature
         guard let fields = node.fields(known, notApplied: [
-            "outlierDetection": pending, "retryBudget": pending,
+            "outlierDetection": pending,
             "tls": "upstream TLS is not supported yet", "tunnel": "tunnelling is for TCP routes", "proxyProtocol": "PROXY protocol is not supported yet",
         ]) else { return TrafficPolicy() }
         var policy = TrafficPolicy()
         policy.loadBalancer = fields["loadBalancer"].flatMap(loadBalancer)
         policy.connectionPool = fields["connectionPool"].flatMap(connectionPool)
+        if let budgetNode = fields["retryBudget"], let budget = budgetNode.fields(["percent", "minRetryConcurrency"], notApplied: [
+            "budgetInterval": "the budget counts requests in flight (Istio's default, 0s)",
+        ]) {
+            let percent = budget["percent"].flatMap { $0.fields(["value"]) }?["value"]?.double(in: 0...100)
+            policy.retryBudget = RetryBudget(
+                percent: percent ?? 20, minRetryConcurrency: budget["minRetryConcurrency"]?.int(in: 0...Int(UInt32.max)) ?? 3)
+        }
         for portNode in fields["portLevelSettings"]?.list() ?? [] {
             guard let portFields = portNode.fields(["port", "loadBalancer", "connectionPool"], notApplied: [
                 "outlierDetection": pending, "tls": "upstream TLS is not supported yet",
@@ -145,14 +154,15 @@ struct DestinationRuleSpec {
             if let value = tcp["maxConnections"]?.int(in: 1...Int(UInt32.max)) { settings.maxConnections = value }
             if let value = tcp["connectTimeout"]?.duration() { settings.connectTimeout = value }
         }
-        if let http = fields["http"]?.fields(["http1MaxPendingRequests", "maxRequestsPerConnection", "idleTimeout"], notApplied: [
+        if let http = fields["http"]?.fields(["http1MaxPendingRequests", "maxRequestsPerConnection", "idleTimeout", "maxRetries"], notApplied: [
             "http2MaxRequests": "HTTP/2 is not supported", "maxConcurrentStreams": "HTTP/2 is not supported",
             "h2UpgradePolicy": "HTTP/2 is not supported", "useClientProtocol": "upstreams always get HTTP/1.1",
-            "http2KeepAlive": "HTTP/2 is not supported", "maxRetries": pendingFeature,
+            "http2KeepAlive": "HTTP/2 is not supported",
         ]) {
             if let value = http["http1MaxPendingRequests"]?.int(in: 1...Int(UInt32.max)) { settings.maxPendingRequests = value }
             if let value = http["maxRequestsPerConnection"]?.int(in: 0...Int(Int32.max)) { settings.maxRequestsPerConnection = value == 0 ? nil : value }
             if let value = http["idleTimeout"]?.duration() { settings.idleTimeout = value }
+            if let value = http["maxRetries"]?.int(in: 0...Int(UInt32.max)) { settings.maxRetries = value }
         }
         return settings
     }

@@ -22,6 +22,7 @@ struct VirtualServiceSpec {
         let directResponse: (status: Int, body: [UInt8])?
         let rewrite: Rewrite?
         let timeout: Duration?
+        let retryPolicy: RetryPolicy?
         let requestHeaders: HeaderMutation
         let responseHeaders: HeaderMutation
         let node: ConfigNode
@@ -35,7 +36,7 @@ struct VirtualServiceSpec {
     let node: ConfigNode
     let gatewaysNode: ConfigNode?
 
-    static let pendingFeature = "retries, fault injection, mirroring and CORS arrive with the resilience work (issue 6)"
+    static let pendingFeature = "fault injection, mirroring and CORS arrive with the resilience work (issue 6)"
 
     init?(_ document: ConfigDocument) {
         let spec = document.spec
@@ -61,8 +62,8 @@ struct VirtualServiceSpec {
     private static func route(_ node: ConfigNode, index: Int, service: String) -> HTTPRoute? {
         let pending = pendingFeature
         guard let fields = node.fields(
-            ["name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "headers"],
-            notApplied: ["retries": pending, "fault": pending, "mirror": pending, "mirrors": pending,
+            ["name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "retries", "headers"],
+            notApplied: ["fault": pending, "mirror": pending, "mirrors": pending,
                          "mirrorPercentage": pending, "mirrorPercent": pending, "corsPolicy": pending])
         else { return nil }
         if let delegate = fields["delegate"] { delegate.error("'delegate' is not supported: put the rules in this VirtualService") }
@@ -98,11 +99,39 @@ struct VirtualServiceSpec {
             if fields["redirect"] != nil { rewriteNode.error("'rewrite' cannot be combined with 'redirect'") }
         }
         let timeout = fields["timeout"]?.duration(minimum: .zero)
+        let retryPolicy = fields["retries"].map(retryPolicy) ?? .istioDefault
         let headers = fields["headers"].map(headerOperations) ?? (HeaderMutation(), HeaderMutation())
         return HTTPRoute(
             name: name, matchers: matchers, destinations: destinations, redirect: redirect, directResponse: direct,
-            rewrite: rewrite, timeout: timeout == .zero ? nil : timeout,
+            rewrite: rewrite, timeout: timeout == .zero ? nil : timeout, retryPolicy: retryPolicy,
             requestHeaders: headers.0, responseHeaders: headers.1, node: node)
+    }
+
+    /// `retries`: Istio's HTTPRetry. `attempts: 0` (or omitted) turns retries off for the route;
+    /// without `retryOn`, Istio's default conditions (connect-failure, refused-stream, 503).
+    private static func retryPolicy(_ node: ConfigNode) -> RetryPolicy? {
+        guard let fields = node.fields(
+            ["attempts", "perTryTimeout", "retryOn", "retryIgnorePreviousHosts", "backoff"],
+            notApplied: ["retryRemoteLocalities": "there is one locality"])
+        else { return nil }
+        let attempts = fields["attempts"]?.int(in: 0...1000) ?? 0
+        let perTryTimeout = fields["perTryTimeout"]?.duration()
+        let backoff = fields["backoff"]?.duration() ?? .milliseconds(25)
+        let avoidsPreviousHosts = fields["retryIgnorePreviousHosts"]?.bool() ?? true
+        var conditions = RetryPolicy.istioDefault.conditions
+        var statuses = RetryPolicy.istioDefault.statuses
+        if let retryOnNode = fields["retryOn"], let text = retryOnNode.string() {
+            switch RetryPolicy.parseRetryOn(text) {
+            case .success(let parsed):
+                conditions = parsed.conditions
+                statuses = parsed.statuses
+            case .failure(let unknown):
+                retryOnNode.error("unknown retry condition '\(unknown.token)': use 5xx, gateway-error, reset, connect-failure, refused-stream, retriable-4xx or a status code")
+            }
+        }
+        guard attempts > 0 else { return nil }
+        return RetryPolicy(attempts: attempts, perTryTimeout: perTryTimeout, conditions: conditions, statuses: statuses,
+                           backoffBase: backoff, avoidsPreviousHosts: avoidsPreviousHosts)
     }
 
     private static func requestMatcher(_ node: ConfigNode) -> RequestMatcher? {

@@ -51,6 +51,27 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var lastActivity = MonotonicInstant(nanoseconds: 0)
 
     @exclusivity(unchecked) private var routeTimer: DeadlineTimer?
+
+    // Retries of the stream in progress.
+    @exclusivity(unchecked) private var retryPolicy: RetryPolicy?
+    /// The request as routed, for host picks on retries (hash keys).
+    @exclusivity(unchecked) private var routeRequest: RouteRequest?
+    /// The head prepared for upstream, kept to send again on a retry.
+    @exclusivity(unchecked) private var requestTemplate: HTTPRequestHead?
+    /// Every request-body byte handed upstream so far, while a retry could still replay them.
+    @exclusivity(unchecked) private var replayBody: IOBuffer?
+    /// False once a body byte went upstream without being kept in `replayBody` (too large).
+    @exclusivity(unchecked) private var replayable = true
+    /// Retries made (0 during the first try).
+    @exclusivity(unchecked) private var attempt = 0
+    @exclusivity(unchecked) private var triedHosts: [Int] = []
+    @exclusivity(unchecked) private var awaitingRetry = false
+    /// The cluster whose retry budget this stream holds a slot of.
+    @exclusivity(unchecked) private var retrySlot: WorkerCluster?
+    /// What the current upstream connection had done when this try got it.
+    @exclusivity(unchecked) private var attemptStart = (bytesWritten: UInt64(0), bytesRead: UInt64(0), reused: false)
+    @exclusivity(unchecked) private var retryTimer: DeadlineTimer?
+    @exclusivity(unchecked) private var perTryTimer: DeadlineTimer?
     /// The request-headers timeout between streams, the stream idle timeout during one: one timer,
     /// since the two never run at once (a timer costs an idle connection ~300 bytes).
     @exclusivity(unchecked) private var streamTimer: DeadlineTimer?
@@ -179,15 +200,6 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     }
 
     private func forward(_ head: HTTPRequestHead, request: RouteRequest, route: Route, selection: RouteSelection, destination: WeightedDestination) {
-        let cluster = worker.clusters[destination.clusterIndex]
-        guard let host = cluster.pickHost(for: request, random: &worker.random) else {
-            return fail(.noHealthyUpstream)
-        }
-        self.cluster = cluster
-        hostIndex = host
-        let address = cluster.hosts[host].address
-        hostAddress = address
-
         var upstreamHead = head
         if let target = route.rewrite?.rewrittenTarget(request, matchedPrefixLength: selection.matchedPrefixLength) {
             upstreamHead.target = target
@@ -195,14 +207,45 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         prepareUpstreamHeaders(&upstreamHead.headers, route: route, destination: destination)
         upstreamHead.version = .http11
         self.upstreamHead = upstreamHead
+        routeRequest = request
+        retryPolicy = route.retryPolicy
+        attempt = 0
+        if retryPolicy != nil {
+            requestTemplate = upstreamHead
+            replayBody = requestHasBody ? IOBuffer() : nil
+            replayable = true
+        }
 
-        cluster.requestStarted(host: host)
         worker.count { $0.upstreamRequests += 1 }
-        if let timeout = route.timeout {
+        if let timeout = route.timeout {  // covers every try
             if routeTimer == nil {
                 routeTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.routeTimedOut() }
             }
             routeTimer?.enable(after: timeout)
+        }
+        startAttempt()
+    }
+
+    /// One try: a host (on a retry, preferably one not tried yet) and a pooled connection to it.
+    private func startAttempt() {
+        guard streamActive, let destination, let routeRequest else { return }
+        let cluster = worker.clusters[destination.clusterIndex]
+        let avoiding = retryPolicy?.avoidsPreviousHosts == true ? triedHosts : []
+        guard let host = cluster.pickHost(for: routeRequest, random: &worker.random, avoiding: avoiding) else {
+            return fail(.noHealthyUpstream)
+        }
+        self.cluster = cluster
+        hostIndex = host
+        let address = cluster.hosts[host].address
+        hostAddress = address
+        if retryPolicy != nil { triedHosts.append(host) }
+        if attempt > 0 { upstreamHead = requestTemplate }
+        cluster.requestStarted(host: host)
+        if let perTryTimeout = retryPolicy?.perTryTimeout {
+            if perTryTimer == nil {
+                perTryTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.perTryTimedOut() }
+            }
+            perTryTimer?.enable(after: perTryTimeout)
         }
         let pool = worker.pool(for: address, cluster: cluster.config)
         self.pool = pool
@@ -236,8 +279,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) {
         touch()
         if let upstream {
+            keepForReplay(body)
             upstream.codec.sendBody(body)
-        } else if upstreamHead != nil && waitingForPool {
+        } else if waitingForPool || awaitingRetry {
             let pending = pendingBody ?? IOBuffer()
             pendingBody = pending
             pending.move(from: body)
@@ -286,7 +330,11 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     func pool(_ pool: UpstreamPool, didFail failure: UpstreamFailure) {
         waitingForPool = false
         guard streamActive else { return }
-        fail(failure)
+        if case .overflow = failure {
+            worker.count { $0.upstreamOverflows += 1 }
+            return fail(failure)  // a circuit breaker: retrying would defeat it
+        }
+        attemptFailed(failure, retryAs: .connectFailure, wroteRequestBytes: false)
     }
 
     private func attach(_ upstream: UpstreamConnection) {
@@ -295,11 +343,21 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         upstream.codec.delegate = self
         guard let head = upstreamHead else { return }
         upstreamHead = nil
+        let stats = upstream.connection.stats
+        attemptStart = (stats.bytesWritten, stats.bytesRead, upstream.requestsCarried > 1)
         let endStream = !requestHasBody
         upstream.codec.sendRequestHead(head, endStream: endStream)
+        if attempt > 0, let replayBody, !replayBody.isEmpty {
+            let copy = IOBuffer()
+            copy.append(copyOf: replayBody)
+            upstream.codec.sendBody(copy)
+        }
         if let pendingBody {
             self.pendingBody = nil
-            if !pendingBody.isEmpty { upstream.codec.sendBody(pendingBody) }
+            if !pendingBody.isEmpty {
+                keepForReplay(pendingBody)
+                upstream.codec.sendBody(pendingBody)
+            }
         }
         if downstreamPausedForUpstream {
             downstreamPausedForUpstream = false
@@ -329,6 +387,11 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: HTTPResponseHead) {
         touch()
         if head.isInformational { return }  // 100 Continue was answered to the client already
+        if let retryPolicy, retryPolicy.retries(.status(head.status)), mayRetry(.status(head.status), wroteRequestBytes: true) {
+            // Not forwarded: this try's connection goes (its body is not read) and another one starts.
+            releaseUpstream(reusable: false)
+            return scheduleRetry()
+        }
         var response = head
         response.headers.removeHopByHopFields()
         route?.responseHeaders.apply(to: &response.headers)
@@ -374,9 +437,18 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         case .unexpectedResponse: failure = .protocolError("unexpected response data")
         case .connectionClosed: failure = .reset
         }
+        // A reused connection that closes before any response byte is the keep-alive race (the
+        // upstream closed it while the request was on its way): retried as a connect failure.
+        var retryAs = RetryPolicy.Failure.reset
+        var wrote = true
+        if let upstream, case .connectionClosed = reason {
+            let stats = upstream.connection.stats
+            wrote = stats.bytesWritten > attemptStart.bytesWritten
+            if attemptStart.reused, stats.bytesRead == attemptStart.bytesRead { retryAs = .connectFailure }
+        }
         releaseUpstream(reusable: false)
         bodylessResponseHead = nil
-        fail(failure)
+        attemptFailed(failure, retryAs: retryAs, wroteRequestBytes: wrote)
     }
 
     // MARK: - Failures, timeouts and local replies
@@ -385,6 +457,84 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         guard streamActive else { return }
         releaseUpstream(reusable: false)
         fail(.timeout)
+    }
+
+    private func perTryTimedOut() {
+        guard streamActive, !awaitingRetry, !responseStarted else { return }
+        worker.count { $0.upstreamPerTryTimeouts += 1 }
+        if let pool, waitingForPool {
+            pool.cancel(self)
+            waitingForPool = false
+        }
+        let wrote = upstream.map { $0.connection.stats.bytesWritten > attemptStart.bytesWritten } ?? false
+        releaseUpstream(reusable: false)
+        attemptFailed(.timeout, retryAs: .perTryTimeout, wroteRequestBytes: wrote)
+    }
+
+    // MARK: - Retries
+
+    /// A try failed before any of its response went to the client: retry when the policy, the
+    /// request body and the budget allow, else answer with `failure`.
+    private func attemptFailed(_ failure: UpstreamFailure, retryAs kind: RetryPolicy.Failure, wroteRequestBytes: Bool) {
+        if let retryPolicy, retryPolicy.retries(kind), mayRetry(kind, wroteRequestBytes: wroteRequestBytes) {
+            return scheduleRetry()
+        }
+        fail(failure)
+    }
+
+    /// Whether another try is allowed: tries left, no response byte sent, the request body still
+    /// held whole, a non-idempotent request not possibly acted on (the failed try wrote nothing
+    /// of it, or a bodyless one was refused with a status), and room in the retry budget.
+    private func mayRetry(_ kind: RetryPolicy.Failure, wroteRequestBytes: Bool) -> Bool {
+        guard let retryPolicy, streamActive, !responseStarted, let cluster else { return false }
+        guard attempt < retryPolicy.attempts else {
+            if attempt > 0 { worker.count { $0.upstreamRetriesExhausted += 1 } }
+            return false
+        }
+        if requestHasBody && !replayable { return false }
+        if wroteRequestBytes && !requestMethod.isIdempotent {
+            // It may have been acted on. Only a bodyless request the upstream answered with a
+            // retriable status (it refused it) goes again.
+            guard !requestHasBody, case .status = kind else { return false }
+        }
+        if retrySlot == nil {
+            guard cluster.allowsRetry() else {
+                worker.count { $0.upstreamRetryOverflows += 1 }
+                return false
+            }
+            cluster.retryStarted()
+            retrySlot = cluster
+        }
+        return true
+    }
+
+    /// Waits the jittered backoff, then starts the next try.
+    private func scheduleRetry() {
+        guard let retryPolicy else { return }
+        finishUpstreamAccounting()
+        perTryTimer?.disable()
+        attempt += 1
+        awaitingRetry = true
+        worker.count { $0.upstreamRetries += 1 }
+        if retryTimer == nil {
+            retryTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in
+                guard self.awaitingRetry else { return }
+                self.awaitingRetry = false
+                self.startAttempt()
+            }
+        }
+        retryTimer?.enable(after: retryPolicy.backoff(beforeRetry: attempt, random: &worker.random))
+    }
+
+    /// Keeps a copy of request-body bytes going upstream while a retry may need them again.
+    private func keepForReplay(_ body: IOBuffer) {
+        guard retryPolicy != nil, replayable else { return }
+        guard let replayBody, replayBody.count + body.count <= worker.configuration.bootstrap.connectionBufferLimit else {
+            replayable = false
+            replayBody = nil
+            return
+        }
+        replayBody.append(copyOf: body)
     }
 
     private func armStreamIdleTimer() {
@@ -413,6 +563,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     private func fail(_ failure: UpstreamFailure) {
         worker.count { $0.upstreamFailures += 1 }
+        perTryTimer?.disable()
+        retryTimer?.disable()
+        awaitingRetry = false
         finishUpstreamAccounting()
         if let pool, waitingForPool {
             pool.cancel(self)
@@ -427,7 +580,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             return
         }
         var headers = HTTPHeaders()
-        headers.add(name: "x-convoy-response-flags", value: failure.responseFlag)
+        let exhausted = attempt > 0 && attempt >= (retryPolicy?.attempts ?? 0)
+        headers.add(name: "x-convoy-response-flags", value: exhausted ? failure.responseFlag + ",URX" : failure.responseFlag)
         reply(failure.status, "\(failure)\n", headers: headers)
     }
 
@@ -485,6 +639,19 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         streamActive = false
         routeTimer?.disable()
         streamTimer?.disable()
+        perTryTimer?.disable()
+        retryTimer?.disable()
+        awaitingRetry = false
+        retryPolicy = nil
+        routeRequest = nil
+        requestTemplate = nil
+        replayBody = nil
+        attempt = 0
+        triedHosts.removeAll(keepingCapacity: true)
+        if let retrySlot {
+            retrySlot.retryFinished()
+            self.retrySlot = nil
+        }
         route = nil
         destination = nil
         upstreamHead = nil

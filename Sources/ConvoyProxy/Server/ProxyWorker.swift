@@ -101,6 +101,16 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     public var localReplies = 0
     /// Requests that failed upstream (connect, reset, timeout, overflow). Any thread.
     public var upstreamFailures = 0
+    /// Retries started (each one after the first try of a request). Any thread.
+    public var upstreamRetries = 0
+    /// Retries refused because the cluster's retry budget or `maxRetries` was used up. Any thread.
+    public var upstreamRetryOverflows = 0
+    /// Requests answered with their last failure after every retry was used (flag URX). Any thread.
+    public var upstreamRetriesExhausted = 0
+    /// Requests refused by a pool limit (pending requests or connections; flag UO). Any thread.
+    public var upstreamOverflows = 0
+    /// Tries cut short by the per-try timeout. Any thread.
+    public var upstreamPerTryTimeouts = 0
     /// Upstream connections opened (filled in by ``ProxyServer/workerStats()``). Any thread.
     public var upstreamConnectionsOpened = 0
 

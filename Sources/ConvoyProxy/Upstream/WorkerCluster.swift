@@ -8,6 +8,8 @@ final class WorkerCluster {
     @exclusivity(unchecked) private(set) var hosts: [ResolvedHost]
     @exclusivity(unchecked) private(set) var activeRequests: [Int]
     @exclusivity(unchecked) private var balancer: LoadBalancer
+    /// Requests of this cluster waiting for, or making, a retry.
+    @exclusivity(unchecked) private(set) var activeRetries = 0
     private let hashKey: HashKey?
 
     init(config: ClusterConfig, hosts: [ResolvedHost]) {
@@ -26,12 +28,35 @@ final class WorkerCluster {
         balancer.update(keys: newHosts.map { $0.address.description }, weights: newHosts.map(\.weight))
     }
 
-    /// The host for `request`, or nil when the cluster has none.
-    func pickHost(for request: RouteRequest, random: inout FastRandom) -> Int? {
-        let hash = hashKey?.hash(for: request)
+    /// The host for `request`, or nil when the cluster has none. Hosts in `avoiding` (tried
+    /// already) are passed over: up to five picks by the policy, then any other host at random.
+    func pickHost(for request: RouteRequest, random: inout FastRandom, avoiding: [Int] = []) -> Int? {
+        var hash = hashKey?.hash(for: request)
         let counts = activeRequests
-        return balancer.pick(hash: hash, random: &random) { counts[$0] }
+        var pick = balancer.pick(hash: hash, random: &random) { counts[$0] }
+        var tries = 1
+        while let picked = pick, tries < 5, avoiding.contains(picked) {
+            hash = hash.map { StableHash.mix($0 &+ 1) }  // another point on the ring
+            pick = balancer.pick(hash: hash, random: &random) { counts[$0] }
+            tries += 1
+        }
+        if let picked = pick, avoiding.contains(picked) {
+            // A small or lopsided ring can keep answering the same host: take another one at random.
+            let others = hosts.indices.filter { !avoiding.contains($0) }
+            if !others.isEmpty { pick = others[random.below(others.count)] }
+        }
+        return pick
     }
+
+    /// True when one more retry fits the cluster's retry budget and `maxRetries`.
+    func allowsRetry() -> Bool {
+        if let limit = config.connectionPool.maxRetries, activeRetries >= limit { return false }
+        return config.retryBudget.allowsRetry(activeRetries: activeRetries, activeRequests: activeRequests.reduce(0, +) + activeRetries)
+    }
+
+    func retryStarted() { activeRetries += 1 }
+
+    func retryFinished() { activeRetries = max(0, activeRetries - 1) }
 
     func requestStarted(host: Int) {
         if host < activeRequests.count { activeRequests[host] += 1 }
