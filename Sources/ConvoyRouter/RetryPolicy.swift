@@ -1,5 +1,5 @@
 /// When and how often a route retries a failed upstream attempt: Istio's `HTTPRetry` with
-/// Envoy's semantics. Immutable; any thread.
+/// Envoy's semantics. Immutable (a class: a request holds it for one retain); any thread.
 ///
 /// - `attempts` retries at most (total tries = 1 + attempts), each preferring a host not tried
 ///   yet; the route's `timeout` covers all of them, `perTryTimeout` each one.
@@ -10,7 +10,7 @@
 ///   status codes (a real upstream response with that status).
 /// - Between tries, fully jittered exponential backoff: retry N waits a random time in
 ///   `[0, (2^N - 1) × base)`, capped at `10 × base`.
-public struct RetryPolicy: Sendable, Equatable {
+public final class RetryPolicy: Sendable {
     /// A retry condition of `retryOn`. Any thread.
     public enum Condition: Hashable, Sendable {
         case fiveXX, gatewayError, reset, connectFailure, refusedStream, retriable4xx

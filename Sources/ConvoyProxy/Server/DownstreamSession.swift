@@ -238,7 +238,6 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         hostIndex = host
         let address = cluster.hosts[host].address
         hostAddress = address
-        if retryPolicy != nil { triedHosts.append(host) }
         if attempt > 0 { upstreamHead = requestTemplate }
         cluster.requestStarted(host: host)
         if let perTryTimeout = retryPolicy?.perTryTimeout {
@@ -511,6 +510,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     /// Waits the jittered backoff, then starts the next try.
     private func scheduleRetry() {
         guard let retryPolicy else { return }
+        triedHosts.append(hostIndex)
         finishUpstreamAccounting()
         perTryTimer?.disable()
         attempt += 1
