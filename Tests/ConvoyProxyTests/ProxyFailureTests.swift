@@ -109,4 +109,27 @@ struct ProxyFailureTests {
             #expect(eventually { v1.connectionsClosed == 1 })
         }
     }
+
+    @Test("circuit breaking: beyond maxConnections and http1MaxPendingRequests a request is 503 UO at once, and counted")
+    func pendingOverflow() throws {
+        let v1 = try TestBackend(.stall), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let policy = "  trafficPolicy: {connectionPool: {tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1}}}"
+        let http = """
+          - route: [{destination: {host: catalog.test, subset: v1}}]
+        """
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http, policy: policy)) { address, server in
+            let holding = try BlockingHTTPClient(address), waiting = try BlockingHTTPClient(address)
+            try holding.send("GET /holds-the-connection HTTP/1.1\r\nHost: test\r\n\r\n")
+            #expect(eventually { v1.requests.count == 1 })
+            try waiting.send("GET /waits-for-it HTTP/1.1\r\nHost: test\r\n\r\n")
+            #expect(eventually { server.workerStats()[0].requests == 2 })
+            let overflow = try BlockingHTTPClient(address).request("GET", "/one-too-many")
+            #expect(overflow.status == 503)
+            #expect(overflow.header("x-convoy-response-flags") == "UO")
+            #expect(overflow.text.hasPrefix("upstream overflow: 1 requests already wait"))
+            #expect(server.workerStats()[0].upstreamOverflows == 1)
+            #expect(v1.connectionsAccepted == 1, "one connection, as configured")
+        }
+    }
 }
