@@ -56,6 +56,7 @@ public final class DeadlineTimer {
     private func wokeUp() {
         wakeup = nil
         guard let deadline else { return }
+        dispatcher.updateApproximateMonotonicTime()  // fresh: a simulated clock fires timers from a posted task
         let now = dispatcher.approximateMonotonicTime
         if now < deadline {
             wakeup = deadline

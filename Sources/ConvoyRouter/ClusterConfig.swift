@@ -27,12 +27,14 @@ public struct ClusterConfig: Sendable {
     public let connectionPool: ConnectionPoolSettings
     /// Retries allowed in flight, per worker. Any thread.
     public let retryBudget: RetryBudget
+    /// Passive health checking (nil: off, Istio's default without `outlierDetection`). Any thread.
+    public let outlierDetection: OutlierDetectionPolicy?
 
     /// A cluster. Any thread.
     public init(
         serviceHost: String, port: UInt16, subset: String?, discovery: Discovery, endpoints: [EndpointConfig],
         loadBalancer: LoadBalancerPolicy = .leastRequest, connectionPool: ConnectionPoolSettings = ConnectionPoolSettings(),
-        retryBudget: RetryBudget = RetryBudget()
+        retryBudget: RetryBudget = RetryBudget(), outlierDetection: OutlierDetectionPolicy? = nil
     ) {
         name = Self.name(host: serviceHost, port: port, subset: subset)
         self.serviceHost = serviceHost
@@ -43,6 +45,7 @@ public struct ClusterConfig: Sendable {
         self.loadBalancer = loadBalancer
         self.connectionPool = connectionPool
         self.retryBudget = retryBudget
+        self.outlierDetection = outlierDetection
     }
 
     /// Istio's cluster name for a host, port and subset. Any thread.

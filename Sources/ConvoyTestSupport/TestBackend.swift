@@ -60,6 +60,7 @@ public final class TestBackend: Sendable {
         var connections = 0
         var closedConnections = 0
         var requests: [SeenRequest] = []
+        var failureStatus: Int?
     }
 
     /// Starts a backend with `behavior` on 127.0.0.1, port 0. Any thread.
@@ -94,6 +95,12 @@ public final class TestBackend: Sendable {
 
     /// Connections accepted and since closed. Any thread.
     public var connectionsClosed: Int { state.value.closedConnections }
+
+    /// From now on every request gets `status` (nil: back to the behaviour), for a backend that
+    /// flaps. Any thread.
+    public func setFailure(status: Int?) {
+        state.withLock { $0.failureStatus = status }
+    }
 
     /// Requests seen so far (heads, in arrival order). Any thread.
     public var requests: [SeenRequest] { state.value.requests }
@@ -142,6 +149,10 @@ public final class TestBackend: Sendable {
         }
 
         func serverCodecDidReceiveEnd(_ codec: HTTP1ServerCodec) {
+            if let status = state.value.failureStatus {
+                codec.sendResponse(status: status)
+                return
+            }
             switch behavior {
             case .echo(let name):
                 codec.sendResponse(status: 200, headers: ["x-backend": name, "Content-Type": "text/plain"], body: IOBuffer("\(name) \(method) \(target)\n"))

@@ -1,3 +1,4 @@
+import ConvoyDispatcher
 import ConvoyNetwork
 import ConvoyProxy
 import ConvoyTestSupport
@@ -55,11 +56,14 @@ enum ProxyFixture {
 
     /// Runs a proxy for `text` (one worker unless asked), calls `body` with its listener address,
     /// then stops it.
-    static func withProxy(_ text: String, concurrency: Int = 1, _ body: (SocketAddress, ProxyServer) throws -> Void) throws {
+    static func withProxy(
+        _ text: String, concurrency: Int = 1, timeSource: any TimeSource = SystemTimeSource(),
+        _ body: (SocketAddress, ProxyServer) throws -> Void
+    ) throws {
         let configuration = try ProxyConfiguration.parse(text, file: "test.yaml")
         var logger = Logger(label: "convoy-test")
         logger.logLevel = .error
-        let server = try ProxyServer(configuration: configuration, concurrency: concurrency, logger: logger)
+        let server = try ProxyServer(configuration: configuration, concurrency: concurrency, logger: logger, timeSource: timeSource)
         try server.start()
         defer { server.stop() }
         try body(server.listenerAddresses[0], server)

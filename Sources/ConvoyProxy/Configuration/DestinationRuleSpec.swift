@@ -8,13 +8,14 @@ struct DestinationRuleSpec {
         var loadBalancer: LoadBalancerPolicy?
         var connectionPool: ConnectionPoolSettings?
         var retryBudget: RetryBudget?
+        var outlierDetection: OutlierDetectionPolicy?
         var portLevel: [UInt16: TrafficPolicy] = [:]
 
         /// `self` with unset parts taken from `outer` (Istio: a subset's policy overrides the
         /// service's part by part).
         func over(_ outer: TrafficPolicy) -> TrafficPolicy {
             TrafficPolicy(loadBalancer: loadBalancer ?? outer.loadBalancer, connectionPool: connectionPool ?? outer.connectionPool,
-                          retryBudget: retryBudget ?? outer.retryBudget)
+                          retryBudget: retryBudget ?? outer.retryBudget, outlierDetection: outlierDetection ?? outer.outlierDetection)
         }
     }
 
@@ -32,7 +33,6 @@ struct DestinationRuleSpec {
     let node: ConfigNode
     let hostNode: ConfigNode
 
-    static let pendingFeature = "outlier detection arrives with the resilience work (issue 6)"
 
     init?(_ document: ConfigDocument) {
         let spec = document.spec
@@ -68,16 +68,15 @@ struct DestinationRuleSpec {
     }
 
     private static func trafficPolicy(_ node: ConfigNode, allowPortLevel: Bool) -> TrafficPolicy {
-        var known = ["loadBalancer", "connectionPool"]
+        var known = ["loadBalancer", "connectionPool", "outlierDetection"]
         if allowPortLevel { known += ["portLevelSettings", "retryBudget"] }
-        let pending = pendingFeature
         guard let fields = node.fields(known, notApplied: [
-            "outlierDetection": pending,
             "tls": "upstream TLS is not supported yet", "tunnel": "tunnelling is for TCP routes", "proxyProtocol": "PROXY protocol is not supported yet",
         ]) else { return TrafficPolicy() }
         var policy = TrafficPolicy()
         policy.loadBalancer = fields["loadBalancer"].flatMap(loadBalancer)
         policy.connectionPool = fields["connectionPool"].flatMap(connectionPool)
+        policy.outlierDetection = fields["outlierDetection"].flatMap(outlierDetection)
         if let budgetNode = fields["retryBudget"], let budget = budgetNode.fields(["percent", "minRetryConcurrency"], notApplied: [
             "budgetInterval": "the budget counts requests in flight (Istio's default, 0s)",
         ]) {
@@ -86,15 +85,16 @@ struct DestinationRuleSpec {
                 percent: percent ?? 20, minRetryConcurrency: budget["minRetryConcurrency"]?.int(in: 0...Int(UInt32.max)) ?? 3)
         }
         for portNode in fields["portLevelSettings"]?.list() ?? [] {
-            guard let portFields = portNode.fields(["port", "loadBalancer", "connectionPool"], notApplied: [
-                "outlierDetection": pending, "tls": "upstream TLS is not supported yet",
+            guard let portFields = portNode.fields(["port", "loadBalancer", "connectionPool", "outlierDetection"], notApplied: [
+                "tls": "upstream TLS is not supported yet",
             ]) else { continue }
             guard let portSelector = portFields["port"]?.fields(["number"]), let number = portSelector["number"]?.port() else {
                 if portFields["port"] == nil { portNode.error("missing 'port'") }
                 continue
             }
             policy.portLevel[number] = TrafficPolicy(
-                loadBalancer: portFields["loadBalancer"].flatMap(loadBalancer), connectionPool: portFields["connectionPool"].flatMap(connectionPool))
+                loadBalancer: portFields["loadBalancer"].flatMap(loadBalancer), connectionPool: portFields["connectionPool"].flatMap(connectionPool),
+                outlierDetection: portFields["outlierDetection"].flatMap(outlierDetection))
         }
         return policy
     }
@@ -142,6 +142,29 @@ struct DestinationRuleSpec {
             return nil
         }
         return .ringHash(key: keys[0], minimumRingSize: size)
+    }
+
+    /// `outlierDetection`, with Istio's defaults for what is left out.
+    private static func outlierDetection(_ node: ConfigNode) -> OutlierDetectionPolicy? {
+        guard let fields = node.fields(
+            ["consecutive5xxErrors", "consecutiveGatewayErrors", "splitExternalLocalOriginErrors", "consecutiveLocalOriginFailures",
+             "interval", "baseEjectionTime", "maxEjectionPercent", "minHealthPercent", "consecutiveErrors"],
+            notApplied: ["outlierDetectionHttpErrorCodes": "every 5xx counts as an error"])
+        else { return nil }
+        var policy = OutlierDetectionPolicy()
+        if let value = fields["consecutive5xxErrors"]?.int(in: 0...Int(UInt32.max)) { policy.consecutive5xxErrors = value }
+        if let node = fields["consecutiveErrors"], let value = node.int(in: 0...Int(UInt32.max)) {
+            node.warning("'consecutiveErrors' is deprecated: it counts as 'consecutiveGatewayErrors'")
+            policy.consecutiveGatewayErrors = value
+        }
+        if let value = fields["consecutiveGatewayErrors"]?.int(in: 0...Int(UInt32.max)) { policy.consecutiveGatewayErrors = value }
+        if let value = fields["splitExternalLocalOriginErrors"]?.bool() { policy.splitExternalLocalOriginErrors = value }
+        if let value = fields["consecutiveLocalOriginFailures"]?.int(in: 0...Int(UInt32.max)) { policy.consecutiveLocalOriginFailures = value }
+        if let value = fields["interval"]?.duration() { policy.interval = value }
+        if let value = fields["baseEjectionTime"]?.duration() { policy.baseEjectionTime = value }
+        if let value = fields["maxEjectionPercent"]?.int(in: 0...100) { policy.maxEjectionPercent = value }
+        if let value = fields["minHealthPercent"]?.int(in: 0...100) { policy.minHealthPercent = value }
+        return policy
     }
 
     private static func connectionPool(_ node: ConfigNode) -> ConnectionPoolSettings? {

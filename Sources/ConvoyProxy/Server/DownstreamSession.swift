@@ -333,6 +333,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             worker.count { $0.upstreamOverflows += 1 }
             return fail(failure)  // a circuit breaker: retrying would defeat it
         }
+        reportOutcome(.localFailure)
         attemptFailed(failure, retryAs: .connectFailure, wroteRequestBytes: false)
     }
 
@@ -386,6 +387,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: HTTPResponseHead) {
         touch()
         if head.isInformational { return }  // 100 Continue was answered to the client already
+        reportOutcome(.status(head.status))
         if let retryPolicy, retryPolicy.retries(.status(head.status)), mayRetry(.status(head.status), wroteRequestBytes: true) {
             // Not forwarded: this try's connection goes (its body is not read) and another one starts.
             releaseUpstream(reusable: false)
@@ -445,6 +447,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             wrote = stats.bytesWritten > attemptStart.bytesWritten
             if attemptStart.reused, stats.bytesRead == attemptStart.bytesRead { retryAs = .connectFailure }
         }
+        reportOutcome(.localFailure)
         releaseUpstream(reusable: false)
         bodylessResponseHead = nil
         attemptFailed(failure, retryAs: retryAs, wroteRequestBytes: wrote)
@@ -454,6 +457,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     private func routeTimedOut() {
         guard streamActive else { return }
+        if (upstream != nil || waitingForPool) && !responseStarted { reportOutcome(.localFailure) }
         releaseUpstream(reusable: false)
         fail(.timeout)
     }
@@ -466,8 +470,15 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             waitingForPool = false
         }
         let wrote = upstream.map { $0.connection.stats.bytesWritten > attemptStart.bytesWritten } ?? false
+        reportOutcome(.localFailure)
         releaseUpstream(reusable: false)
         attemptFailed(.timeout, retryAs: .perTryTimeout, wroteRequestBytes: wrote)
+    }
+
+    /// Tells the cluster's outlier detection how the current try went.
+    private func reportOutcome(_ outcome: OutlierDetector.Outcome) {
+        guard let cluster, let hostAddress else { return }
+        _ = cluster.record(outcome, host: hostIndex, address: hostAddress)
     }
 
     // MARK: - Retries

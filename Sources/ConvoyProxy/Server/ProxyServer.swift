@@ -25,10 +25,11 @@ public final class ProxyServer {
     private var hosts: [[ResolvedHost]]
 
     /// Resolves the clusters' endpoints (blocking on DNS) and binds every worker's listeners.
-    /// Main thread.
+    /// The workers' timers follow `timeSource` (a simulated clock in tests). Main thread.
     /// - Throws: ``NetworkError`` when a listener cannot bind, ``DispatcherError`` when a
     ///   dispatcher cannot be created.
-    public init(configuration: ProxyConfiguration, concurrency: Int? = nil, logger: Logger) throws {
+    public init(configuration: ProxyConfiguration, concurrency: Int? = nil, logger: Logger,
+                timeSource: any TimeSource = SystemTimeSource()) throws {
         self.configuration = configuration
         self.logger = logger
         hosts = configuration.clusters.map { HostResolver.resolve($0, logger: logger) }
@@ -38,7 +39,7 @@ public final class ProxyServer {
         let count = max(1, concurrency ?? configuration.bootstrap.concurrency)
         var addresses = configuration.listeners.map(\.address)
         for index in 0..<count {
-            let dispatcher = try Dispatcher(name: "worker_\(index)")
+            let dispatcher = try Dispatcher(name: "worker_\(index)", timeSource: timeSource)
             let worker = try ProxyWorker(
                 index: index, dispatcher: dispatcher, configuration: configuration, hosts: hosts, addresses: addresses, logger: logger)
             if index == 0 { addresses = worker.listenerAddresses }  // the others share worker 0's actual ports
@@ -122,9 +123,7 @@ public final class ProxyServer {
             let box = StatsBox()
             let done = DispatchSemaphore(value: 0)
             worker.dispatcher.post {
-                var stats = worker.value.stats
-                stats.upstreamConnectionsOpened = worker.value.upstreamConnectionsOpened
-                box.set(stats)
+                box.set(worker.value.currentStats)
                 done.signal()
             }
             done.wait()

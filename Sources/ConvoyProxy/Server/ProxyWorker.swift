@@ -33,7 +33,7 @@ public final class ProxyWorker {
         self.dispatcher = dispatcher
         self.configuration = configuration
         self.logger = logger
-        clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1) }
+        clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
         for (listenerIndex, address) in addresses.enumerated() {
             let listener = try Listener(dispatcher: dispatcher, address: address, reusePort: true) { [unowned self] connection in
                 self.accept(connection, listener: listenerIndex)
@@ -48,6 +48,18 @@ public final class ProxyWorker {
 
     /// Connections to upstreams opened and requests they carried, over all pools. Worker thread.
     public var upstreamConnectionsOpened: Int { pools.values.reduce(0) { $0 + $1.connectionsOpened } }
+
+    /// The counters with the pools' and clusters' parts filled in. Worker thread.
+    public var currentStats: ProxyWorkerStats {
+        var result = stats
+        result.upstreamConnectionsOpened = upstreamConnectionsOpened
+        for cluster in clusters {
+            result.upstreamEjections += cluster.ejections
+            result.upstreamEjectionsEnded += cluster.ejectionsEnded
+            result.upstreamHostsEjected += cluster.hosts.indices.count { cluster.isEjected($0) }
+        }
+        return result
+    }
 
     /// Runs the worker's loop until ``Dispatcher/exit()``, then closes what is open. Worker thread.
     public func run() {
@@ -111,6 +123,12 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     public var upstreamOverflows = 0
     /// Tries cut short by the per-try timeout. Any thread.
     public var upstreamPerTryTimeouts = 0
+    /// Hosts ejected by outlier detection, over all clusters (filled in on read). Any thread.
+    public var upstreamEjections = 0
+    /// Ejections that ran out (filled in on read). Any thread.
+    public var upstreamEjectionsEnded = 0
+    /// Hosts ejected now (filled in on read). Any thread.
+    public var upstreamHostsEjected = 0
     /// Upstream connections opened (filled in by ``ProxyServer/workerStats()``). Any thread.
     public var upstreamConnectionsOpened = 0
 

@@ -1,31 +1,102 @@
+import ConvoyDispatcher
 import ConvoyNetwork
 import ConvoyRouter
 
-/// A cluster as one worker sees it: its current hosts, the worker's load balancer over them, and
-/// active requests per host (for least-request). Confined to the worker's thread.
+/// A cluster as one worker sees it: its current hosts, the worker's load balancer over the usable
+/// ones, active requests per host (for least-request), and outlier detection. Confined to the
+/// worker's thread.
 final class WorkerCluster {
     let config: ClusterConfig
+    private let dispatcher: Dispatcher
     @exclusivity(unchecked) private(set) var hosts: [ResolvedHost]
     @exclusivity(unchecked) private(set) var activeRequests: [Int]
+    /// Balances over `usableHosts` (all hosts when nil); its picks index that list.
     @exclusivity(unchecked) private var balancer: LoadBalancer
+    @exclusivity(unchecked) private var usableHosts: [Int]?
+    @exclusivity(unchecked) private var detector: OutlierDetector?
+    @exclusivity(unchecked) private var sweepTimer: TimerEvent?
+    /// Hosts ejected by outlier detection so far, and returned. Counters.
+    @exclusivity(unchecked) private(set) var ejections = 0
+    @exclusivity(unchecked) private(set) var ejectionsEnded = 0
     /// Requests of this cluster waiting for, or making, a retry.
     @exclusivity(unchecked) private(set) var activeRetries = 0
     private let hashKey: HashKey?
 
-    init(config: ClusterConfig, hosts: [ResolvedHost]) {
+    /// A cluster on `dispatcher` (the worker's), whose outlier detection reviews ejections there.
+    init(config: ClusterConfig, hosts: [ResolvedHost], dispatcher: Dispatcher) {
         self.config = config
+        self.dispatcher = dispatcher
         self.hosts = hosts
         activeRequests = Array(repeating: 0, count: hosts.count)
         balancer = LoadBalancer(policy: config.loadBalancer, keys: hosts.map { $0.address.description }, weights: hosts.map(\.weight))
         if case .ringHash(let key, _) = config.loadBalancer { hashKey = key } else { hashKey = nil }
+        if let policy = config.outlierDetection {
+            detector = OutlierDetector(policy: policy, hostCount: hosts.count)
+        }
     }
 
-    /// Replaces the hosts (DNS changed). Active-request counts of hosts that stay are kept.
+    /// Replaces the hosts (DNS changed). Active-request counts and outlier state of hosts that
+    /// stay are kept.
     func update(hosts newHosts: [ResolvedHost]) {
-        let previous = Dictionary(zip(hosts.map(\.address), activeRequests), uniquingKeysWith: { first, _ in first })
+        let oldIndex = Dictionary(hosts.enumerated().map { ($0.element.address, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        let previous = newHosts.map { oldIndex[$0.address] }
+        activeRequests = previous.map { $0.map { activeRequests[$0] } ?? 0 }
         hosts = newHosts
-        activeRequests = newHosts.map { previous[$0.address] ?? 0 }
-        balancer.update(keys: newHosts.map { $0.address.description }, weights: newHosts.map(\.weight))
+        detector?.reset(hostCount: newHosts.count, keeping: previous)
+        rebuildBalancer()
+    }
+
+    /// Counts an upstream try's outcome for outlier detection; true when it ejected the host.
+    func record(_ outcome: OutlierDetector.Outcome, host: Int, address: SocketAddress) -> Bool {
+        guard detector != nil, let index = currentIndex(host: host, address: address) else { return false }
+        guard detector!.record(outcome, host: index, now: dispatcher.approximateMonotonicTime) else { return false }
+        ejections += 1
+        rebuildBalancer()
+        armSweep()
+        return true
+    }
+
+    /// True when outlier detection has `host` out of load balancing now.
+    func isEjected(_ host: Int) -> Bool { detector?.isEjected(host) ?? false }
+
+    private func armSweep() {
+        guard let policy = detector?.policy else { return }
+        if sweepTimer == nil {
+            sweepTimer = try? TimerEvent(dispatcher: dispatcher) { [unowned self] in self.sweep() }
+        }
+        if sweepTimer?.isEnabled == false { sweepTimer?.enable(after: policy.interval) }
+    }
+
+    /// Every `interval` while any host is ejected or still working its count down.
+    private func sweep() {
+        guard var detector, let policy = config.outlierDetection else { return }
+        dispatcher.updateApproximateMonotonicTime()  // a simulated clock may have moved within this iteration
+        let returned = detector.sweep(now: dispatcher.approximateMonotonicTime)
+        self.detector = detector
+        if returned > 0 {
+            ejectionsEnded += returned
+            rebuildBalancer()
+        }
+        if detector.hosts.contains(where: { $0.ejections > 0 }) { sweepTimer?.enable(after: policy.interval) }
+    }
+
+    /// Balances over the hosts not ejected — or over all of them when too few are left
+    /// (Envoy's panic threshold, 50 %, or the policy's `minHealthPercent`).
+    private func rebuildBalancer() {
+        var usable: [Int]?
+        if let detector, detector.ejectedCount > 0 {
+            let healthy = hosts.indices.filter { !detector.isEjected($0) }
+            let panic = healthy.count * 100 < hosts.count * 50 || healthy.count * 100 < hosts.count * detector.policy.minHealthPercent
+            if !panic { usable = healthy }
+        }
+        usableHosts = usable
+        let chosen = usable ?? Array(hosts.indices)
+        balancer.update(keys: chosen.map { hosts[$0].address.description }, weights: chosen.map { hosts[$0].weight })
+    }
+
+    private func currentIndex(host: Int, address: SocketAddress) -> Int? {
+        if host < hosts.count, hosts[host].address == address { return host }
+        return hosts.firstIndex { $0.address == address }
     }
 
     /// The host for `request`, or nil when the cluster has none. Hosts in `avoiding` (tried
@@ -33,16 +104,23 @@ final class WorkerCluster {
     func pickHost(for request: RouteRequest, random: inout FastRandom, avoiding: [Int] = []) -> Int? {
         var hash = hashKey?.hash(for: request)
         let counts = activeRequests
-        var pick = balancer.pick(hash: hash, random: &random) { counts[$0] }
+        let usable = usableHosts
+        func pickOnce(_ hash: UInt64?) -> Int? {
+            if let usable {
+                return balancer.pick(hash: hash, random: &random) { counts[usable[$0]] }.map { usable[$0] }
+            }
+            return balancer.pick(hash: hash, random: &random) { counts[$0] }
+        }
+        var pick = pickOnce(hash)
         var tries = 1
         while let picked = pick, tries < 5, avoiding.contains(picked) {
             hash = hash.map { StableHash.mix($0 &+ 1) }  // another point on the ring
-            pick = balancer.pick(hash: hash, random: &random) { counts[$0] }
+            pick = pickOnce(hash)
             tries += 1
         }
         if let picked = pick, avoiding.contains(picked) {
             // A small or lopsided ring can keep answering the same host: take another one at random.
-            let others = hosts.indices.filter { !avoiding.contains($0) }
+            let others = (usable ?? Array(hosts.indices)).filter { !avoiding.contains($0) }
             if !others.isEmpty { pick = others[random.below(others.count)] }
         }
         return pick
