@@ -16,6 +16,8 @@ public final class Route: Sendable {
     public let timeout: Duration?
     /// When to retry a failed attempt (nil: never). Any thread.
     public let retryPolicy: RetryPolicy?
+    /// Faults injected before forwarding (nil: none). Any thread.
+    public let fault: FaultInjection?
     /// Request header changes for every destination. Any thread.
     public let requestHeaders: HeaderMutation
     /// Response header changes for every destination. Any thread.
@@ -24,7 +26,7 @@ public final class Route: Sendable {
     /// A route. Any thread.
     public init(
         name: String, matchers: [RequestMatcher] = [], action: RouteAction, rewrite: Rewrite? = nil,
-        timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil,
+        timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil, fault: FaultInjection? = nil,
         requestHeaders: HeaderMutation = HeaderMutation(), responseHeaders: HeaderMutation = HeaderMutation()
     ) {
         self.name = name
@@ -33,6 +35,7 @@ public final class Route: Sendable {
         self.rewrite = rewrite
         self.timeout = timeout
         self.retryPolicy = retryPolicy
+        self.fault = fault
         self.requestHeaders = requestHeaders
         self.responseHeaders = responseHeaders
     }

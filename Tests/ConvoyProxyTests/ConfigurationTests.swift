@@ -99,6 +99,7 @@ struct ConfigurationTests {
         ("spec:\n  hosts: [a]\n  gateways: [other]\n  http:\n  - route: [{destination: {host: catalog.test}}]", 3, 13, "gateway 'other' is not defined (defined: gw)"),
         ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    timeout: soon", 6, 14, "'soon' is not a duration"),
         ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    retries: {attempts: 2, retryOn: \"5xx,timeout\"}", 6, 37, "spec.http[0].retries.retryOn: unknown retry condition 'timeout'"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    fault: {abort: {percentage: {value: 5}}}", 6, 20, "spec.http[0].fault.abort: missing 'httpStatus'"),
         ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - match: [{uri: {exact: /a, prefix: /b}}]\n    route: [{destination: {host: catalog.test}}]", 5, 19, "'exact', 'prefix' and 'regex' are exclusive"),
         ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - match: [{uri: {regex: \"([a-z\"}}]\n    route: [{destination: {host: catalog.test}}]", 5, 27, "invalid regex"),
         ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    redirect: {uri: /x}", 5, 5, "'route', 'redirect' and 'directResponse' are exclusive"),
@@ -166,11 +167,11 @@ struct ConfigurationTests {
               http:
               - route: [{destination: {host: catalog.test}}]
                 retries: {attempts: 3, retryRemoteLocalities: true}
-                fault: {abort: {httpStatus: 500}}
+                mirror: {host: catalog.test}
             """)
         #expect(warned.warnings.contains { $0.message.contains("sidecars ('mesh') only") })
         #expect(warned.warnings.contains { $0.message.contains("'retryRemoteLocalities' is accepted but has no effect") })
-        #expect(warned.warnings.contains { $0.message.contains("'fault' is accepted but has no effect") })
+        #expect(warned.warnings.contains { $0.message.contains("'mirror' is accepted but has no effect") })
     }
 
     @Test("invalid YAML is reported at its position")

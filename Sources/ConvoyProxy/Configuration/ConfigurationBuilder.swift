@@ -144,7 +144,7 @@ struct ConfigurationBuilder {
         }
         return Route(
             name: route.name, matchers: route.matchers, action: action, rewrite: route.rewrite, timeout: route.timeout,
-            retryPolicy: route.retryPolicy, requestHeaders: route.requestHeaders, responseHeaders: route.responseHeaders)
+            retryPolicy: route.retryPolicy, fault: route.fault, requestHeaders: route.requestHeaders, responseHeaders: route.responseHeaders)
     }
 
     /// The domains a VirtualService gets on a gateway server: each VS host that one of the

@@ -23,6 +23,7 @@ struct VirtualServiceSpec {
         let rewrite: Rewrite?
         let timeout: Duration?
         let retryPolicy: RetryPolicy?
+        let fault: FaultInjection?
         let requestHeaders: HeaderMutation
         let responseHeaders: HeaderMutation
         let node: ConfigNode
@@ -36,7 +37,7 @@ struct VirtualServiceSpec {
     let node: ConfigNode
     let gatewaysNode: ConfigNode?
 
-    static let pendingFeature = "fault injection, mirroring and CORS arrive with the resilience work (issue 6)"
+    static let pendingFeature = "mirroring and CORS arrive with the resilience work (issue 6)"
 
     init?(_ document: ConfigDocument) {
         let spec = document.spec
@@ -62,8 +63,8 @@ struct VirtualServiceSpec {
     private static func route(_ node: ConfigNode, index: Int, service: String) -> HTTPRoute? {
         let pending = pendingFeature
         guard let fields = node.fields(
-            ["name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "retries", "headers"],
-            notApplied: ["fault": pending, "mirror": pending, "mirrors": pending,
+            ["name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "retries", "fault", "headers"],
+            notApplied: [ "mirror": pending, "mirrors": pending,
                          "mirrorPercentage": pending, "mirrorPercent": pending, "corsPolicy": pending])
         else { return nil }
         if let delegate = fields["delegate"] { delegate.error("'delegate' is not supported: put the rules in this VirtualService") }
@@ -100,11 +101,49 @@ struct VirtualServiceSpec {
         }
         let timeout = fields["timeout"]?.duration(minimum: .zero)
         let retryPolicy = fields["retries"].map(retryPolicy) ?? .istioDefault
+        let fault = fields["fault"].flatMap(faultInjection)
         let headers = fields["headers"].map(headerOperations) ?? (HeaderMutation(), HeaderMutation())
         return HTTPRoute(
             name: name, matchers: matchers, destinations: destinations, redirect: redirect, directResponse: direct,
-            rewrite: rewrite, timeout: timeout == .zero ? nil : timeout, retryPolicy: retryPolicy,
+            rewrite: rewrite, timeout: timeout == .zero ? nil : timeout, retryPolicy: retryPolicy, fault: fault,
             requestHeaders: headers.0, responseHeaders: headers.1, node: node)
+    }
+
+    /// `fault`: Istio's HTTPFaultInjection (delay and abort, each with its percentage).
+    private static func faultInjection(_ node: ConfigNode) -> FaultInjection? {
+        guard let fields = node.fields(["delay", "abort"]) else { return nil }
+        if fields.isEmpty { node.error("give 'delay', 'abort' or both") }
+        var delay: Duration?
+        var delayPercentage = 0.0
+        if let delayNode = fields["delay"], let delayFields = delayNode.fields(["fixedDelay", "percentage", "percent"], notApplied: [
+            "exponentialDelay": "only 'fixedDelay' is supported",
+        ]) {
+            delay = delayFields["fixedDelay"]?.duration()
+            if delay == nil, delayFields["fixedDelay"] == nil { delayNode.error("missing 'fixedDelay'") }
+            delayPercentage = percentage(delayFields) ?? 0
+        }
+        var abortStatus: Int?
+        var abortPercentage = 0.0
+        if let abortNode = fields["abort"], let abortFields = abortNode.fields(["httpStatus", "percentage"], notApplied: [
+            "grpcStatus": "there is no gRPC over HTTP/1.1 here", "http2Error": "there is no HTTP/2 here",
+        ]) {
+            abortStatus = abortFields["httpStatus"]?.int(in: 200...599)
+            if abortFields["httpStatus"] == nil { abortNode.error("missing 'httpStatus'") }
+            abortPercentage = percentage(abortFields) ?? 0
+        }
+        return FaultInjection(delay: delay, delayPercentage: delayPercentage, abortStatus: abortStatus, abortPercentage: abortPercentage)
+    }
+
+    /// `percentage: {value: 0–100}`, or the deprecated integer `percent`.
+    private static func percentage(_ fields: [String: ConfigNode]) -> Double? {
+        if let node = fields["percentage"] {
+            return node.fields(["value"])?["value"]?.double(in: 0...100)
+        }
+        if let node = fields["percent"], let value = node.int(in: 0...100) {
+            node.warning("'percent' is deprecated: use 'percentage: {value: \(value)}'")
+            return Double(value)
+        }
+        return nil
     }
 
     /// `retries`: Istio's HTTPRetry. `attempts: 0` (or omitted) turns retries off for the route;

@@ -71,6 +71,11 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     /// What the current upstream connection had done when this try got it.
     @exclusivity(unchecked) private var attemptStart = (bytesWritten: UInt64(0), bytesRead: UInt64(0), reused: false)
     @exclusivity(unchecked) private var retryTimer: DeadlineTimer?
+
+    // Fault injection: a delayed request waits here before it is forwarded.
+    @exclusivity(unchecked) private var faultDelaying = false
+    @exclusivity(unchecked) private var afterFaultDelay: (() -> Void)?
+    @exclusivity(unchecked) private var faultTimer: DeadlineTimer?
     @exclusivity(unchecked) private var perTryTimer: DeadlineTimer?
     /// The request-headers timeout between streams, the stream idle timeout during one: one timer,
     /// since the two never run at once (a timer costs an idle connection ~300 bytes).
@@ -195,8 +200,42 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         case .forward(let destinations):
             let destination = destinations.pick(worker.random.next())
             self.destination = destination
+            if let fault = route.fault {
+                let aborts = fault.drawsAbort(&worker.random)
+                if let delay = fault.delay, fault.drawsDelay(&worker.random) {
+                    worker.count { $0.faultDelays += 1 }
+                    faultDelaying = true
+                    afterFaultDelay = { [unowned self] in
+                        if aborts {
+                            self.abortByFault(fault, flags: "DI,FI")
+                        } else {
+                            self.forward(head, request: request, route: route, selection: selection, destination: destination)
+                        }
+                    }
+                    if faultTimer == nil {
+                        faultTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.faultDelayEnded() }
+                    }
+                    faultTimer?.enable(after: delay)
+                    return
+                }
+                if aborts { return abortByFault(fault, flags: "FI") }
+            }
             forward(head, request: request, route: route, selection: selection, destination: destination)
         }
+    }
+
+    private func faultDelayEnded() {
+        guard streamActive, faultDelaying, let next = afterFaultDelay else { return }
+        faultDelaying = false
+        afterFaultDelay = nil
+        next()
+    }
+
+    private func abortByFault(_ fault: FaultInjection, flags: String) {
+        worker.count { $0.faultAborts += 1 }
+        var headers = HTTPHeaders()
+        headers.add(name: "x-convoy-response-flags", value: flags)
+        reply(fault.abortStatus ?? 503, "fault filter abort\n", headers: headers)
     }
 
     private func forward(_ head: HTTPRequestHead, request: RouteRequest, route: Route, selection: RouteSelection, destination: WeightedDestination) {
@@ -280,7 +319,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         if let upstream {
             keepForReplay(body)
             upstream.codec.sendBody(body)
-        } else if waitingForPool || awaitingRetry {
+        } else if waitingForPool || awaitingRetry || faultDelaying {
             let pending = pendingBody ?? IOBuffer()
             pendingBody = pending
             pending.move(from: body)
@@ -652,6 +691,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         streamTimer?.disable()
         perTryTimer?.disable()
         retryTimer?.disable()
+        faultTimer?.disable()
+        faultDelaying = false
+        afterFaultDelay = nil
         awaitingRetry = false
         retryPolicy = nil
         routeRequest = nil

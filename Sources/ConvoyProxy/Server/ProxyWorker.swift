@@ -123,6 +123,10 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     public var upstreamOverflows = 0
     /// Tries cut short by the per-try timeout. Any thread.
     public var upstreamPerTryTimeouts = 0
+    /// Requests delayed by fault injection. Any thread.
+    public var faultDelays = 0
+    /// Requests aborted by fault injection. Any thread.
+    public var faultAborts = 0
     /// Hosts ejected by outlier detection, over all clusters (filled in on read). Any thread.
     public var upstreamEjections = 0
     /// Ejections that ran out (filled in on read). Any thread.

@@ -1,0 +1,36 @@
+/// Istio's `HTTPFaultInjection` for a route: delay some requests before they are forwarded, abort
+/// some with a status instead of forwarding them. The two are drawn independently; a percentage
+/// left out means no request gets that fault, as Istio specifies. Immutable; any thread.
+public struct FaultInjection: Sendable, Equatable {
+    /// How long a delayed request waits (nil: no delay fault). Any thread.
+    public let delay: Duration?
+    /// Share of requests delayed, 0...100. Any thread.
+    public let delayPercentage: Double
+    /// The status an aborted request gets (nil: no abort fault). Any thread.
+    public let abortStatus: Int?
+    /// Share of requests aborted, 0...100. Any thread.
+    public let abortPercentage: Double
+
+    /// A fault policy. Any thread.
+    public init(delay: Duration? = nil, delayPercentage: Double = 0, abortStatus: Int? = nil, abortPercentage: Double = 0) {
+        self.delay = delay
+        self.delayPercentage = min(max(delayPercentage, 0), 100)
+        self.abortStatus = abortStatus
+        self.abortPercentage = min(max(abortPercentage, 0), 100)
+    }
+
+    /// Draws whether this request is delayed. The request's thread.
+    public func drawsDelay(_ random: inout FastRandom) -> Bool {
+        delay != nil && Self.draw(delayPercentage, &random)
+    }
+
+    /// Draws whether this request is aborted. The request's thread.
+    public func drawsAbort(_ random: inout FastRandom) -> Bool {
+        abortStatus != nil && Self.draw(abortPercentage, &random)
+    }
+
+    private static func draw(_ percentage: Double, _ random: inout FastRandom) -> Bool {
+        guard percentage > 0 else { return false }
+        return Double(random.next() >> 11) * (100.0 / 9_007_199_254_740_992.0) < percentage  // uniform in [0, 100)
+    }
+}
