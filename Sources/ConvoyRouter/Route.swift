@@ -18,6 +18,8 @@ public final class Route: Sendable {
     public let retryPolicy: RetryPolicy?
     /// Faults injected before forwarding (nil: none). Any thread.
     public let fault: FaultInjection?
+    /// Traffic mirrors. Any thread.
+    public let mirrors: [MirrorPolicy]
     /// Request header changes for every destination. Any thread.
     public let requestHeaders: HeaderMutation
     /// Response header changes for every destination. Any thread.
@@ -26,7 +28,7 @@ public final class Route: Sendable {
     /// A route. Any thread.
     public init(
         name: String, matchers: [RequestMatcher] = [], action: RouteAction, rewrite: Rewrite? = nil,
-        timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil, fault: FaultInjection? = nil,
+        timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil, fault: FaultInjection? = nil, mirrors: [MirrorPolicy] = [],
         requestHeaders: HeaderMutation = HeaderMutation(), responseHeaders: HeaderMutation = HeaderMutation()
     ) {
         self.name = name
@@ -36,6 +38,7 @@ public final class Route: Sendable {
         self.timeout = timeout
         self.retryPolicy = retryPolicy
         self.fault = fault
+        self.mirrors = mirrors
         self.requestHeaders = requestHeaders
         self.responseHeaders = responseHeaders
     }

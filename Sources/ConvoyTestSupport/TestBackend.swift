@@ -61,6 +61,7 @@ public final class TestBackend: Sendable {
         var closedConnections = 0
         var requests: [SeenRequest] = []
         var failureStatus: Int?
+        var bodyBytes = 0
     }
 
     /// Starts a backend with `behavior` on 127.0.0.1, port 0. Any thread.
@@ -101,6 +102,9 @@ public final class TestBackend: Sendable {
     public func setFailure(status: Int?) {
         state.withLock { $0.failureStatus = status }
     }
+
+    /// Request body bytes received so far, over all requests. Any thread.
+    public var bodyBytesReceived: Int { state.value.bodyBytes }
 
     /// Requests seen so far (heads, in arrival order). Any thread.
     public var requests: [SeenRequest] { state.value.requests }
@@ -145,6 +149,8 @@ public final class TestBackend: Sendable {
 
         func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) {
             bodyBytes += body.count
+            let count = body.count
+            state.withLock { $0.bodyBytes += count }
             body.drain(body.count)
         }
 

@@ -167,11 +167,11 @@ struct ConfigurationTests {
               http:
               - route: [{destination: {host: catalog.test}}]
                 retries: {attempts: 3, retryRemoteLocalities: true}
-                mirror: {host: catalog.test}
+                corsPolicy: {allowOrigins: [{exact: "https://a.test"}]}
             """)
         #expect(warned.warnings.contains { $0.message.contains("sidecars ('mesh') only") })
         #expect(warned.warnings.contains { $0.message.contains("'retryRemoteLocalities' is accepted but has no effect") })
-        #expect(warned.warnings.contains { $0.message.contains("'mirror' is accepted but has no effect") })
+        #expect(warned.warnings.contains { $0.message.contains("'corsPolicy' is accepted but has no effect") })
     }
 
     @Test("invalid YAML is reported at its position")

@@ -144,7 +144,13 @@ struct ConfigurationBuilder {
         }
         return Route(
             name: route.name, matchers: route.matchers, action: action, rewrite: route.rewrite, timeout: route.timeout,
-            retryPolicy: route.retryPolicy, fault: route.fault, requestHeaders: route.requestHeaders, responseHeaders: route.responseHeaders)
+            retryPolicy: route.retryPolicy, fault: route.fault,
+            mirrors: route.mirrors.compactMap { mirror in
+                clusters.cluster(for: mirror.destination).map {
+                    MirrorPolicy(clusterIndex: $0, clusterName: clusters.clusters[$0].name, percentage: mirror.percentage)
+                }
+            },
+            requestHeaders: route.requestHeaders, responseHeaders: route.responseHeaders)
     }
 
     /// The domains a VirtualService gets on a gateway server: each VS host that one of the

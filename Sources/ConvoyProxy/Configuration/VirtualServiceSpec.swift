@@ -24,6 +24,7 @@ struct VirtualServiceSpec {
         let timeout: Duration?
         let retryPolicy: RetryPolicy?
         let fault: FaultInjection?
+        let mirrors: [(destination: Destination, percentage: Double)]
         let requestHeaders: HeaderMutation
         let responseHeaders: HeaderMutation
         let node: ConfigNode
@@ -37,7 +38,7 @@ struct VirtualServiceSpec {
     let node: ConfigNode
     let gatewaysNode: ConfigNode?
 
-    static let pendingFeature = "mirroring and CORS arrive with the resilience work (issue 6)"
+    static let pendingFeature = "CORS is not supported yet"
 
     init?(_ document: ConfigDocument) {
         let spec = document.spec
@@ -63,9 +64,8 @@ struct VirtualServiceSpec {
     private static func route(_ node: ConfigNode, index: Int, service: String) -> HTTPRoute? {
         let pending = pendingFeature
         guard let fields = node.fields(
-            ["name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "retries", "fault", "headers"],
-            notApplied: [ "mirror": pending, "mirrors": pending,
-                         "mirrorPercentage": pending, "mirrorPercent": pending, "corsPolicy": pending])
+            ["name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "retries", "fault", "mirror", "mirrors", "mirrorPercentage", "mirrorPercent", "headers"],
+            notApplied: ["corsPolicy": pending])
         else { return nil }
         if let delegate = fields["delegate"] { delegate.error("'delegate' is not supported: put the rules in this VirtualService") }
         let name = fields["name"]?.string() ?? "\(service).http[\(index)]"
@@ -102,11 +102,40 @@ struct VirtualServiceSpec {
         let timeout = fields["timeout"]?.duration(minimum: .zero)
         let retryPolicy = fields["retries"].map(retryPolicy) ?? .istioDefault
         let fault = fields["fault"].flatMap(faultInjection)
+        let mirrors = mirrorList(fields)
         let headers = fields["headers"].map(headerOperations) ?? (HeaderMutation(), HeaderMutation())
         return HTTPRoute(
             name: name, matchers: matchers, destinations: destinations, redirect: redirect, directResponse: direct,
-            rewrite: rewrite, timeout: timeout == .zero ? nil : timeout, retryPolicy: retryPolicy, fault: fault,
+            rewrite: rewrite, timeout: timeout == .zero ? nil : timeout, retryPolicy: retryPolicy, fault: fault, mirrors: mirrors,
             requestHeaders: headers.0, responseHeaders: headers.1, node: node)
+    }
+
+    /// `mirror` with `mirrorPercentage` (or the deprecated `mirrorPercent`), or `mirrors`.
+    private static func mirrorList(_ fields: [String: ConfigNode]) -> [(destination: Destination, percentage: Double)] {
+        var result: [(destination: Destination, percentage: Double)] = []
+        if let mirrorNode = fields["mirror"] {
+            if let list = fields["mirrors"] { list.error("'mirror' and 'mirrors' are exclusive; give one") }
+            var percentage = 100.0
+            if let node = fields["mirrorPercentage"] {
+                percentage = node.fields(["value"])?["value"]?.double(in: 0...100) ?? 100
+            } else if let node = fields["mirrorPercent"], let value = node.int(in: 0...100) {
+                node.warning("'mirrorPercent' is deprecated: use 'mirrorPercentage: {value: \(value)}'")
+                percentage = Double(value)
+            }
+            if let destination = target(mirrorNode) { result.append((destination, percentage)) }
+        } else {
+            for key in ["mirrorPercentage", "mirrorPercent"] { fields[key]?.error("'\(key)' needs 'mirror'") }
+        }
+        for entry in fields["mirrors"].flatMap({ $0.list() }) ?? [] where fields["mirror"] == nil {
+            guard let entryFields = entry.fields(["destination", "percentage"]) else { continue }
+            guard let destinationNode = entryFields["destination"] else {
+                entry.error("missing 'destination'")
+                continue
+            }
+            let percentage = entryFields["percentage"].flatMap { $0.fields(["value"]) }?["value"]?.double(in: 0...100) ?? 100
+            if let destination = target(destinationNode) { result.append((destination, percentage)) }
+        }
+        return result
     }
 
     /// `fault`: Istio's HTTPFaultInjection (delay and abort, each with its percentage).
@@ -233,9 +262,19 @@ struct VirtualServiceSpec {
             node.error("missing 'destination'")
             return nil
         }
-        guard let destination = destinationNode.fields(["host", "subset", "port"]) else { return nil }
+        guard let target = target(destinationNode) else { return nil }
+        let weight = fields["weight"]?.int(in: 0...Int(Int32.max)).map(UInt32.init) ?? UInt32.max
+        let headers = fields["headers"].map(headerOperations) ?? (HeaderMutation(), HeaderMutation())
+        return Destination(
+            host: target.host, subset: target.subset, port: target.port, weight: weight,
+            requestHeaders: headers.0, responseHeaders: headers.1, node: destinationNode)
+    }
+
+    /// A `Destination` mapping (`host`, `subset`, `port`), without weight or header changes.
+    private static func target(_ node: ConfigNode) -> Destination? {
+        guard let destination = node.fields(["host", "subset", "port"]) else { return nil }
         guard let host = destination["host"]?.string() else {
-            if destination["host"] == nil { destinationNode.error("missing 'host'") }
+            if destination["host"] == nil { node.error("missing 'host'") }
             return nil
         }
         var port: UInt16?
@@ -243,11 +282,9 @@ struct VirtualServiceSpec {
             port = portFields["number"]?.port()
             if portFields["number"] == nil { portNode.error("missing 'number'") }
         }
-        let weight = fields["weight"]?.int(in: 0...Int(Int32.max)).map(UInt32.init) ?? UInt32.max
-        let headers = fields["headers"].map(headerOperations) ?? (HeaderMutation(), HeaderMutation())
         return Destination(
-            host: host.lowercased(), subset: destination["subset"]?.string(), port: port, weight: weight,
-            requestHeaders: headers.0, responseHeaders: headers.1, node: destinationNode)
+            host: host.lowercased(), subset: destination["subset"]?.string(), port: port, weight: 0,
+            requestHeaders: HeaderMutation(), responseHeaders: HeaderMutation(), node: node)
     }
 
     private static func headerOperations(_ node: ConfigNode) -> (HeaderMutation, HeaderMutation) {

@@ -72,6 +72,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var attemptStart = (bytesWritten: UInt64(0), bytesRead: UInt64(0), reused: false)
     @exclusivity(unchecked) private var retryTimer: DeadlineTimer?
 
+    /// Mirror copies of the stream in progress, fed its request body.
+    @exclusivity(unchecked) private var mirrors: [MirrorStream] = []
+
     // Fault injection: a delayed request waits here before it is forwarded.
     @exclusivity(unchecked) private var faultDelaying = false
     @exclusivity(unchecked) private var afterFaultDelay: (() -> Void)?
@@ -224,6 +227,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         }
     }
 
+    /// How long a mirror copy may take when the route has no timeout.
+    static let mirrorTimeout = Duration.seconds(30)
+
     private func faultDelayEnded() {
         guard streamActive, faultDelaying, let next = afterFaultDelay else { return }
         faultDelaying = false
@@ -256,6 +262,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         }
 
         worker.count { $0.upstreamRequests += 1 }
+        for policy in route.mirrors where policy.draws(&worker.random) {
+            let mirror = MirrorStream(worker: worker, cluster: worker.clusters[policy.clusterIndex], head: upstreamHead, hasBody: requestHasBody)
+            worker.mirrorStarted(mirror)
+            if requestHasBody { mirrors.append(mirror) }
+            mirror.start(for: request, timeout: route.timeout ?? Self.mirrorTimeout)
+        }
         if let timeout = route.timeout {  // covers every try
             if routeTimer == nil {
                 routeTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.routeTimedOut() }
@@ -316,6 +328,11 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) {
         touch()
+        for mirror in mirrors {
+            let copy = IOBuffer()
+            copy.append(copyOf: body)
+            mirror.send(copy)
+        }
         if let upstream {
             keepForReplay(body)
             upstream.codec.sendBody(body)
@@ -339,6 +356,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     func serverCodecDidReceiveEnd(_ codec: HTTP1ServerCodec) {
         requestComplete = true
         touch()
+        for mirror in mirrors { mirror.end(trailers: pendingTrailers) }
+        mirrors.removeAll()
         if let deferredReply {
             self.deferredReply = nil
             sendLocalReply(deferredReply.status, deferredReply.body, headers: deferredReply.headers)
@@ -693,6 +712,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         retryTimer?.disable()
         faultTimer?.disable()
         faultDelaying = false
+        for mirror in mirrors { mirror.cancel() }  // its request will never be whole
+        mirrors.removeAll()
         afterFaultDelay = nil
         awaitingRetry = false
         retryPolicy = nil

@@ -22,6 +22,8 @@ public final class ProxyWorker {
     @exclusivity(unchecked) private var pools: [SocketAddress: UpstreamPool] = [:]
     @exclusivity(unchecked) private var listeners: [Listener] = []
     @exclusivity(unchecked) private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
+    /// Mirrored requests in flight, kept alive here until they end.
+    @exclusivity(unchecked) private var mirrors: [ObjectIdentifier: MirrorStream] = [:]
 
     /// A worker for `configuration` with `hosts` per cluster, listening on `addresses` (one per
     /// configured listener, in order; the actual ports when the configuration asked for port 0).
@@ -96,6 +98,15 @@ public final class ProxyWorker {
         sessions.removeValue(forKey: ObjectIdentifier(session))
     }
 
+    func mirrorStarted(_ mirror: MirrorStream) {
+        mirrors[ObjectIdentifier(mirror)] = mirror
+        stats.mirroredRequests += 1
+    }
+
+    func mirrorEnded(_ mirror: MirrorStream) {
+        mirrors.removeValue(forKey: ObjectIdentifier(mirror))
+    }
+
     func count(_ update: (inout ProxyWorkerStats) -> Void) {
         update(&stats)
     }
@@ -123,6 +134,10 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     public var upstreamOverflows = 0
     /// Tries cut short by the per-try timeout. Any thread.
     public var upstreamPerTryTimeouts = 0
+    /// Request copies sent to mirrors. Any thread.
+    public var mirroredRequests = 0
+    /// Mirror copies that failed, timed out or were dropped for not keeping up. Any thread.
+    public var mirrorFailures = 0
     /// Requests delayed by fault injection. Any thread.
     public var faultDelays = 0
     /// Requests aborted by fault injection. Any thread.
