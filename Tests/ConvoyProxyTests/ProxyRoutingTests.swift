@@ -198,4 +198,36 @@ struct ProxyRoutingTests {
             #expect(seen == ["v1", "v2"])  // both endpoints own some keys
         }
     }
+
+    @Test("sticky canary: with a consistent-hash key, a client stays on the weighted subset it landed on; the split still holds")
+    func stickyCanary() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let http = """
+          - route:
+            - {destination: {host: catalog.test, subset: v1}, weight: 70}
+            - {destination: {host: catalog.test, subset: v2}, weight: 30}
+        """
+        let policy = "  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user}}}"
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http, policy: policy)) { address, _ in
+            let client = try BlockingHTTPClient(address)
+            var onV2 = 0
+            for user in 0..<400 {
+                let headers = [("x-user", "user-\(user)")]
+                let first = try client.request("GET", "/", headers: headers).header("x-backend")
+                for _ in 0..<4 {
+                    #expect(try client.request("GET", "/", headers: headers).header("x-backend") == first, "user-\(user) moved")
+                }
+                if first == "v2" { onV2 += 1 }
+            }
+            // 400 users at 30 %: mean 120, standard deviation 9.2; five of them either side.
+            #expect((74...166).contains(onV2), "\(onV2) of 400 users on v2")
+        }
+        // Without a hash key the pick stays random per request, as in Istio.
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http)) { address, _ in
+            let client = try BlockingHTTPClient(address)
+            let backends = try (0..<200).map { _ in try client.request("GET", "/", headers: [("x-user", "same")]).header("x-backend") }
+            #expect(Set(backends) == ["v1", "v2"])
+        }
+    }
 }

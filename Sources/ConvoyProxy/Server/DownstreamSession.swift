@@ -201,7 +201,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             headers.add(name: "Location", value: redirect.location(for: request))
             reply(redirect.code, "", headers: headers)
         case .forward(let destinations):
-            let destination = destinations.pick(worker.random.next())
+            // Sticky canary: with a consistent-hash key, the weighted pick follows the key, so a
+            // client stays on its subset while the weights stay the same (Istio picks at random).
+            let stickyDraw = destinations.destinations.count > 1
+                ? worker.clusters[destinations.destinations[0].clusterIndex].requestHash(request).map { StableHash.mix($0 ^ 0x9e37_79b9) }
+                : nil
+            let destination = destinations.pick(stickyDraw ?? worker.random.next())
             self.destination = destination
             if let fault = route.fault {
                 let aborts = fault.drawsAbort(&worker.random)

@@ -126,6 +126,11 @@ final class WorkerCluster {
         return pick
     }
 
+    /// The request's consistent-hash key hashed, when the cluster balances by ring hash.
+    func requestHash(_ request: RouteRequest) -> UInt64? {
+        hashKey?.hash(for: request)
+    }
+
     /// True when one more retry fits the cluster's retry budget and `maxRetries`.
     func allowsRetry() -> Bool {
         if let limit = config.connectionPool.maxRetries, activeRetries >= limit { return false }
