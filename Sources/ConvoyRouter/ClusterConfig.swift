@@ -29,12 +29,15 @@ public struct ClusterConfig: Sendable {
     public let retryBudget: RetryBudget
     /// Passive health checking (nil: off, Istio's default without `outlierDetection`). Any thread.
     public let outlierDetection: OutlierDetectionPolicy?
+    /// Active health checking (nil: off). Any thread.
+    public let healthCheck: HealthCheckPolicy?
 
     /// A cluster. Any thread.
     public init(
         serviceHost: String, port: UInt16, subset: String?, discovery: Discovery, endpoints: [EndpointConfig],
         loadBalancer: LoadBalancerPolicy = .leastRequest, connectionPool: ConnectionPoolSettings = ConnectionPoolSettings(),
-        retryBudget: RetryBudget = RetryBudget(), outlierDetection: OutlierDetectionPolicy? = nil
+        retryBudget: RetryBudget = RetryBudget(), outlierDetection: OutlierDetectionPolicy? = nil,
+        healthCheck: HealthCheckPolicy? = nil
     ) {
         name = Self.name(host: serviceHost, port: port, subset: subset)
         self.serviceHost = serviceHost
@@ -46,6 +49,15 @@ public struct ClusterConfig: Sendable {
         self.connectionPool = connectionPool
         self.retryBudget = retryBudget
         self.outlierDetection = outlierDetection
+        self.healthCheck = healthCheck
+    }
+
+    /// This cluster with `healthCheck` as its active health check. Any thread.
+    public func with(healthCheck: HealthCheckPolicy?) -> ClusterConfig {
+        ClusterConfig(
+            serviceHost: serviceHost, port: port, subset: subset, discovery: discovery, endpoints: endpoints,
+            loadBalancer: loadBalancer, connectionPool: connectionPool, retryBudget: retryBudget,
+            outlierDetection: outlierDetection, healthCheck: healthCheck)
     }
 
     /// Istio's cluster name for a host, port and subset. Any thread.

@@ -1,5 +1,6 @@
 import ConvoyHTTP1
 import ConvoyNetwork
+import ConvoyRouter
 
 #if canImport(Glibc)
 import Glibc
@@ -42,6 +43,25 @@ public struct BootstrapSettings: Sendable {
     public var connectionIdleTimeout: Duration? = .seconds(3600)
     /// Bytes buffered per connection before reading pauses (Envoy's 1 MiB). Any thread.
     public var connectionBufferLimit = 1 << 20
+    /// Active health checks by ServiceEntry host (and port, when given). Any thread.
+    public var healthChecks: [HealthCheckTarget] = []
+
+    /// Active health checking for a service's endpoints (`healthChecks[]`). Any thread.
+    public struct HealthCheckTarget: Sendable {
+        /// The ServiceEntry host whose clusters are checked. Any thread.
+        public var host: String
+        /// Only the clusters of this service port (nil: every port). Any thread.
+        public var port: UInt16?
+        /// How to check. Any thread.
+        public var policy: HealthCheckPolicy
+
+        /// A health check for `host` (`port`: nil for every port). Any thread.
+        public init(host: String, port: UInt16? = nil, policy: HealthCheckPolicy) {
+            self.host = host
+            self.port = port
+            self.policy = policy
+        }
+    }
 
     /// Defaults. Any thread.
     public init() {}
@@ -49,9 +69,11 @@ public struct BootstrapSettings: Sendable {
     /// The number of online CPUs. Any thread.
     public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-    init(_ document: ConfigDocument) {
+    /// Reads a Bootstrap document; `healthCheckNodes` gets the node of each health check, in
+    /// order, for the checks that need the rest of the configuration.
+    init(_ document: ConfigDocument, healthCheckNodes: inout [ConfigNode]) {
         let spec = document.spec
-        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "timeouts", "connectionBufferLimitBytes"]) else { return }
+        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "timeouts", "connectionBufferLimitBytes", "healthChecks"]) else { return }
         if let admin = fields["admin"]?.fields(["address"]), let node = admin["address"], let text = node.string() {
             if let address = SocketAddress(text) { adminAddress = address } else { node.error("'\(text)' is not an address (e.g. 127.0.0.1:15000)") }
         }
@@ -76,5 +98,20 @@ public struct BootstrapSettings: Sendable {
             if let node = timeouts["connectionIdle"], let value = node.duration(minimum: .zero) { connectionIdleTimeout = value == .zero ? nil : value }
         }
         if let value = fields["connectionBufferLimitBytes"]?.int(in: 16384...(1 << 30)) { connectionBufferLimit = value }
+        for node in fields["healthChecks"]?.list() ?? [] {
+            guard let check = node.fields(["host", "port", "path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold"]) else { continue }
+            guard let host = check["host"]?.string(), let path = check["path"]?.string() else {
+                for key in ["host", "path"] where check[key] == nil { node.error("missing '\(key)'") }
+                continue
+            }
+            if !path.hasPrefix("/") { check["path"]!.error("a health-check path starts with '/'") }
+            var policy = HealthCheckPolicy(path: path)
+            if let value = check["interval"]?.duration() { policy.interval = value }
+            if let value = check["timeout"]?.duration() { policy.timeout = value }
+            if let value = check["healthyThreshold"]?.int(in: 1...1000) { policy.healthyThreshold = value }
+            if let value = check["unhealthyThreshold"]?.int(in: 1...1000) { policy.unhealthyThreshold = value }
+            healthChecks.append(HealthCheckTarget(host: host.lowercased(), port: check["port"]?.port(), policy: policy))
+            healthCheckNodes.append(node)
+        }
     }
 }

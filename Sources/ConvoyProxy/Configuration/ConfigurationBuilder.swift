@@ -30,6 +30,7 @@ struct ConfigurationBuilder {
         var virtualServices: [VirtualServiceSpec] = []
         var seenNames: Set<String> = []
         var bootstrapSeen = false
+        var healthCheckNodes: [ConfigNode] = []
 
         for document in documents {
             if !seenNames.insert("\(document.kind)/\(document.namespace)/\(document.name)").inserted {
@@ -40,7 +41,7 @@ struct ConfigurationBuilder {
             case "Bootstrap":
                 if bootstrapSeen { document.root.error("only one Bootstrap is allowed") }
                 bootstrapSeen = true
-                bootstrap = BootstrapSettings(document)
+                bootstrap = BootstrapSettings(document, healthCheckNodes: &healthCheckNodes)
             case "Gateway":
                 if let gateway = GatewaySpec(document) { gateways[gateway.name] = gateway }
             case "ServiceEntry":
@@ -111,6 +112,20 @@ struct ConfigurationBuilder {
             }
         }
 
+        for (check, node) in zip(bootstrap.healthChecks, healthCheckNodes) {
+            guard let service = clusters.services[check.host] else {
+                node.error("health check for host '\(check.host)', which has no ServiceEntry")
+                continue
+            }
+            if let port = check.port, !service.ports.contains(where: { $0.number == port }) {
+                node.error("ServiceEntry '\(service.name)' has no port \(port)")
+            }
+        }
+        let clusterList = clusters.clusters.map { cluster in
+            let check = bootstrap.healthChecks.first { $0.host == cluster.serviceHost && ($0.port == nil || $0.port == cluster.port) }
+            return check.map { cluster.with(healthCheck: $0.policy) } ?? cluster
+        }
+
         if diagnostics.hasErrors { throw ConfigurationError(diagnostics: diagnostics.all) }
         let built = listenerOrder.map { key in
             let draft = listeners[key]!
@@ -118,7 +133,7 @@ struct ConfigurationBuilder {
             return ListenerConfig(address: draft.address, routes: RouteTable(virtualHosts: hosts))
         }
         return ProxyConfiguration(
-            bootstrap: bootstrap, listeners: built, clusters: clusters.clusters,
+            bootstrap: bootstrap, listeners: built, clusters: clusterList,
             warnings: diagnostics.all.filter { $0.severity == .warning })
     }
 

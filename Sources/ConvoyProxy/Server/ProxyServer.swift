@@ -53,6 +53,16 @@ public final class ProxyServer {
     /// - Throws: ``PosixThread/StartError`` when a thread cannot start.
     public func start() throws {
         precondition(threads.isEmpty, "ProxyServer.start() called twice")
+        let allWorkers = workers
+        if let first = workers.first {
+            first.dispatcher.post {
+                first.value.startHealthChecks { address, healthy in
+                    for worker in allWorkers {
+                        worker.dispatcher.post { worker.value.setHealthCheckResult(address: address, healthy: healthy) }
+                    }
+                }
+            }
+        }
         for worker in workers {
             threads.append(try PosixThread(name: worker.dispatcher.name) { worker.value.run() })
         }

@@ -22,6 +22,8 @@ public final class ProxyWorker {
     @exclusivity(unchecked) private var pools: [SocketAddress: UpstreamPool] = [:]
     @exclusivity(unchecked) private var listeners: [Listener] = []
     @exclusivity(unchecked) private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
+    /// Active health checks (on the worker that runs them).
+    @exclusivity(unchecked) private var healthChecker: HealthChecker?
     /// Mirrored requests in flight, kept alive here until they end.
     @exclusivity(unchecked) private var mirrors: [ObjectIdentifier: MirrorStream] = [:]
 
@@ -59,6 +61,7 @@ public final class ProxyWorker {
             result.upstreamEjections += cluster.ejections
             result.upstreamEjectionsEnded += cluster.ejectionsEnded
             result.upstreamHostsEjected += cluster.hosts.indices.count { cluster.isEjected($0) }
+            result.upstreamHostsFailingHealthCheck += cluster.failingHealthCheck.count
         }
         return result
     }
@@ -66,6 +69,7 @@ public final class ProxyWorker {
     /// Runs the worker's loop until ``Dispatcher/exit()``, then closes what is open. Worker thread.
     public func run() {
         dispatcher.run(.untilExit)
+        healthChecker?.stop()
         listeners.removeAll()
         for session in sessions.values { session.abort() }
         for pool in pools.values { pool.closeAll() }
@@ -76,6 +80,28 @@ public final class ProxyWorker {
     public func updateHosts(cluster index: Int, hosts: [ResolvedHost]) {
         guard index < clusters.count else { return }
         clusters[index].update(hosts: hosts)
+        healthChecker?.update(clusters: clusters)
+    }
+
+    /// Runs the configuration's active health checks on this worker; `report` gets every health
+    /// change (to tell every worker). A no-op without health checks. Worker thread.
+    public func startHealthChecks(report: @escaping @Sendable (SocketAddress, Bool) -> Void) {
+        guard clusters.contains(where: { $0.config.healthCheck != nil }) else { return }
+        let checker = HealthChecker(dispatcher: dispatcher, report: report) { [unowned self] event in
+            switch event {
+            case .passed: self.stats.healthChecksPassed += 1
+            case .failed: self.stats.healthChecksFailed += 1
+            case .becameUnhealthy: self.stats.healthBecameUnhealthy += 1
+            case .becameHealthy: self.stats.healthBecameHealthy += 1
+            }
+        }
+        healthChecker = checker
+        checker.update(clusters: clusters)
+    }
+
+    /// An endpoint's active health changed. Worker thread.
+    public func setHealthCheckResult(address: SocketAddress, healthy: Bool) {
+        for cluster in clusters { cluster.setHealthCheckResult(address: address, healthy: healthy) }
     }
 
     func pool(for address: SocketAddress, cluster: ClusterConfig) -> UpstreamPool {
@@ -138,6 +164,16 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     public var mirroredRequests = 0
     /// Mirror copies that failed, timed out or were dropped for not keeping up. Any thread.
     public var mirrorFailures = 0
+    /// Active health checks passed and failed (on the worker that runs them). Any thread.
+    public var healthChecksPassed = 0
+    /// Active health checks that failed. Any thread.
+    public var healthChecksFailed = 0
+    /// Endpoints that turned unhealthy, and healthy again, by their health check. Any thread.
+    public var healthBecameUnhealthy = 0
+    /// Endpoints that turned healthy again. Any thread.
+    public var healthBecameHealthy = 0
+    /// Endpoints out of load balancing for a failing health check, over all clusters (filled in on read). Any thread.
+    public var upstreamHostsFailingHealthCheck = 0
     /// Requests delayed by fault injection. Any thread.
     public var faultDelays = 0
     /// Requests aborted by fault injection. Any thread.

@@ -15,6 +15,8 @@ final class WorkerCluster {
     @exclusivity(unchecked) private var usableHosts: [Int]?
     @exclusivity(unchecked) private var detector: OutlierDetector?
     @exclusivity(unchecked) private var sweepTimer: TimerEvent?
+    /// Endpoints the active health check marked unhealthy.
+    @exclusivity(unchecked) private(set) var failingHealthCheck: Set<SocketAddress> = []
     /// Hosts ejected by outlier detection so far, and returned. Counters.
     @exclusivity(unchecked) private(set) var ejections = 0
     @exclusivity(unchecked) private(set) var ejectionsEnded = 0
@@ -42,6 +44,7 @@ final class WorkerCluster {
         let previous = newHosts.map { oldIndex[$0.address] }
         activeRequests = previous.map { $0.map { activeRequests[$0] } ?? 0 }
         hosts = newHosts
+        failingHealthCheck = failingHealthCheck.filter { address in newHosts.contains { $0.address == address } }
         detector?.reset(hostCount: newHosts.count, keeping: previous)
         rebuildBalancer()
     }
@@ -54,6 +57,13 @@ final class WorkerCluster {
         rebuildBalancer()
         armSweep()
         return true
+    }
+
+    /// Takes an endpoint out of load balancing, or brings it back, for its active health check.
+    func setHealthCheckResult(address: SocketAddress, healthy: Bool) {
+        guard config.healthCheck != nil, hosts.contains(where: { $0.address == address }) else { return }
+        let changed = healthy ? failingHealthCheck.remove(address) != nil : failingHealthCheck.insert(address).inserted
+        if changed { rebuildBalancer() }
     }
 
     /// True when outlier detection has `host` out of load balancing now.
@@ -80,13 +90,15 @@ final class WorkerCluster {
         if detector.hosts.contains(where: { $0.ejections > 0 }) { sweepTimer?.enable(after: policy.interval) }
     }
 
-    /// Balances over the hosts not ejected — or over all of them when too few are left
-    /// (Envoy's panic threshold, 50 %, or the policy's `minHealthPercent`).
+    /// Balances over the hosts neither ejected nor failing their health check — or over all of
+    /// them when too few are left (Envoy's panic threshold, 50 %, or the policy's `minHealthPercent`).
     private func rebuildBalancer() {
         var usable: [Int]?
-        if let detector, detector.ejectedCount > 0 {
-            let healthy = hosts.indices.filter { !detector.isEjected($0) }
-            let panic = healthy.count * 100 < hosts.count * 50 || healthy.count * 100 < hosts.count * detector.policy.minHealthPercent
+        let ejected = detector?.ejectedCount ?? 0
+        if ejected > 0 || !failingHealthCheck.isEmpty {
+            let healthy = hosts.indices.filter { !isEjected($0) && !failingHealthCheck.contains(hosts[$0].address) }
+            let minimum = detector?.policy.minHealthPercent ?? 0
+            let panic = healthy.count * 100 < hosts.count * 50 || healthy.count * 100 < hosts.count * minimum
             if !panic { usable = healthy }
         }
         usableHosts = usable
