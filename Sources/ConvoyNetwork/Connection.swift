@@ -177,6 +177,35 @@ public class Connection: DeferredDeletable {
         try? Syscalls.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_NODELAY, value: enabled ? 1 : 0, what: "TCP_NODELAY")
     }
 
+    /// Turns on TCP keep-alive probes (`SO_KEEPALIVE`): after `idle` without traffic, a probe
+    /// every `interval`, and the connection closes after `probes` unanswered ones; nil keeps the
+    /// kernel's setting (Linux: 7200 s, 75 s, 9). Dispatcher thread.
+    public final func setKeepAlive(probes: Int? = nil, idle: Duration? = nil, interval: Duration? = nil) {
+        guard fd >= 0 else { return }
+        try? Syscalls.setOption(fd, level: SOL_SOCKET, name: SO_KEEPALIVE, value: 1, what: "SO_KEEPALIVE")
+        if let probes {
+            try? Syscalls.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_KEEPCNT, value: Int32(clamping: probes), what: "TCP_KEEPCNT")
+        }
+        if let idle {
+            try? Syscalls.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_KEEPIDLE, value: Self.wholeSeconds(idle), what: "TCP_KEEPIDLE")
+        }
+        if let interval {
+            try? Syscalls.setOption(fd, level: Int32(IPPROTO_TCP), name: TCP_KEEPINTVL, value: Self.wholeSeconds(interval), what: "TCP_KEEPINTVL")
+        }
+    }
+
+    private static func wholeSeconds(_ duration: Duration) -> Int32 {
+        Int32(clamping: max(1, duration.components.seconds))
+    }
+
+    /// An integer socket option, for tests. Dispatcher thread.
+    package final func socketOption(level: Int32, name: Int32) -> Int32? {
+        guard fd >= 0 else { return nil }
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
+    }
+
     /// Sets the kernel's send buffer (`SO_SNDBUF`) for this socket. Dispatcher thread.
     public final func setSendBufferSize(_ bytes: Int) {
         guard fd >= 0 else { return }

@@ -103,6 +103,26 @@ public struct ConnectionPoolSettings: Sendable, Equatable {
     /// Retries in flight across the cluster per worker (`http.maxRetries`; nil: unlimited, as in
     /// Istio). Any thread.
     public var maxRetries: Int?
+    /// TCP keep-alive probes on upstream connections (`tcp.tcpKeepalive`; nil: off). Any thread.
+    public var tcpKeepalive: TCPKeepalive?
+
+    /// `tcp.tcpKeepalive`: probes, idle time before the first, interval; nil parts keep the
+    /// kernel's defaults. Any thread.
+    public struct TCPKeepalive: Sendable, Equatable {
+        /// Unanswered probes before the connection is dropped. Any thread.
+        public var probes: Int?
+        /// Idle time before the first probe. Any thread.
+        public var time: Duration?
+        /// Time between probes. Any thread.
+        public var interval: Duration?
+
+        /// Keep-alive settings. Any thread.
+        public init(probes: Int? = nil, time: Duration? = nil, interval: Duration? = nil) {
+            self.probes = probes
+            self.time = time
+            self.interval = interval
+        }
+    }
 
     /// Defaults. Any thread.
     public init() {}

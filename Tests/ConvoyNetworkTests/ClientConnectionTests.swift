@@ -9,6 +9,24 @@ import Glibc
 
 @Suite("ClientConnection")
 struct ClientConnectionTests {
+    @Test("TCP keep-alive: probes, idle time and interval reach the socket; unset parts keep the kernel's")
+    func keepAlive() throws {
+        let dispatcher = try Dispatcher(name: "keepalive")
+        let listener = try Listener(dispatcher: dispatcher, address: .loopback()) { _ in }
+        let client = try ClientConnection(dispatcher: dispatcher, remoteAddress: listener.localAddress)
+        #expect(client.socketOption(level: SOL_SOCKET, name: SO_KEEPALIVE) == 0)
+        let kernelCount = client.socketOption(level: Int32(IPPROTO_TCP), name: TCP_KEEPCNT)
+        client.setKeepAlive(idle: .seconds(30), interval: .seconds(5))
+        #expect(client.socketOption(level: SOL_SOCKET, name: SO_KEEPALIVE) == 1)
+        #expect(client.socketOption(level: Int32(IPPROTO_TCP), name: TCP_KEEPIDLE) == 30)
+        #expect(client.socketOption(level: Int32(IPPROTO_TCP), name: TCP_KEEPINTVL) == 5)
+        #expect(client.socketOption(level: Int32(IPPROTO_TCP), name: TCP_KEEPCNT) == kernelCount)
+        client.setKeepAlive(probes: 4)
+        #expect(client.socketOption(level: Int32(IPPROTO_TCP), name: TCP_KEEPCNT) == 4)
+        client.close(.noFlush)
+        _ = runDispatcher(dispatcher) { true }
+    }
+
     @Test("connecting to a closed port reports remoteClose in a later iteration, with ECONNREFUSED")
     func refused() throws {
         let dispatcher = try Dispatcher(name: "refused")

@@ -33,6 +33,60 @@ struct ConfigurationTests {
         #expect(destinations.destinations.map(\.weight) == [70, 30])
     }
 
+    @Test("resilience settings parse into the snapshot: retries, fault, mirror, pool limits, keep-alive, budget, outlier detection, health checks")
+    func resilienceSettings() throws {
+        let text = ProxyFixture.yaml(v1: SocketAddress(ip: "127.0.0.1", port: 9001)!, v2: SocketAddress(ip: "127.0.0.1", port: 9002)!, http: """
+          - route: [{destination: {host: catalog.test, subset: v1}}]
+            retries: {attempts: 4, perTryTimeout: 2s, retryOn: "gateway-error,reset,409", backoff: 50ms}
+            fault: {delay: {fixedDelay: 7s, percentage: {value: 2.5}}, abort: {httpStatus: 429, percentage: {value: 1}}}
+            mirror: {host: catalog.test, subset: v2}
+            mirrorPercentage: {value: 10}
+        """, policy: """
+          trafficPolicy:
+            connectionPool:
+              tcp: {maxConnections: 50, connectTimeout: 3s, tcpKeepalive: {probes: 3, time: 60s, interval: 10s}}
+              http: {http1MaxPendingRequests: 20, maxRetries: 7}
+            retryBudget: {percent: {value: 25}, minRetryConcurrency: 2}
+            outlierDetection: {consecutive5xxErrors: 4, consecutiveGatewayErrors: 2, interval: 5s, baseEjectionTime: 1m, maxEjectionPercent: 50, minHealthPercent: 30}
+        """, extra: """
+        ---
+        apiVersion: convoy/v1alpha1
+        kind: Bootstrap
+        spec:
+          healthChecks: [{host: catalog.test, path: /ready, interval: 3s, unhealthyThreshold: 4}]
+        """)
+        let configuration = try ProxyConfiguration.parse(text)
+        let route = configuration.listeners[0].routes.virtualHosts[0].routes[0]
+        let retries = try #require(route.retryPolicy)
+        #expect(retries.attempts == 4 && retries.perTryTimeout == .seconds(2) && retries.backoffBase == .milliseconds(50))
+        #expect(retries.conditions == [.gatewayError, .reset] && retries.statuses == [409])
+        #expect(route.fault == FaultInjection(delay: .seconds(7), delayPercentage: 2.5, abortStatus: 429, abortPercentage: 1))
+        #expect(route.mirrors.map(\.clusterName) == ["outbound|80|v2|catalog.test"] && route.mirrors[0].percentage == 10)
+        let cluster = configuration.clusters[0]
+        #expect(cluster.connectionPool.maxConnections == 50 && cluster.connectionPool.connectTimeout == .seconds(3))
+        #expect(cluster.connectionPool.tcpKeepalive == .init(probes: 3, time: .seconds(60), interval: .seconds(10)))
+        #expect(cluster.connectionPool.maxPendingRequests == 20 && cluster.connectionPool.maxRetries == 7)
+        #expect(cluster.retryBudget == RetryBudget(percent: 25, minRetryConcurrency: 2))
+        var outlier = OutlierDetectionPolicy()
+        outlier.consecutive5xxErrors = 4
+        outlier.consecutiveGatewayErrors = 2
+        outlier.interval = .seconds(5)
+        outlier.baseEjectionTime = .seconds(60)
+        outlier.maxEjectionPercent = 50
+        outlier.minHealthPercent = 30
+        #expect(cluster.outlierDetection == outlier)
+        var health = HealthCheckPolicy(path: "/ready")
+        health.interval = .seconds(3)
+        health.unhealthyThreshold = 4
+        #expect(cluster.healthCheck == health)
+        let defaults = try ProxyConfiguration.parse(ProxyFixture.yaml(v1: SocketAddress(ip: "127.0.0.1", port: 9001)!, v2: SocketAddress(ip: "127.0.0.1", port: 9002)!, http: """
+          - route: [{destination: {host: catalog.test, subset: v1}}]
+        """))
+        let plain = defaults.listeners[0].routes.virtualHosts[0].routes[0]
+        #expect(plain.retryPolicy?.attempts == 2 && plain.retryPolicy?.statuses == [503], "Istio's default retry policy")
+        #expect(defaults.clusters[0].outlierDetection == nil && defaults.clusters[0].retryBudget == RetryBudget())
+    }
+
     @Test("all three Istio apiVersions and JSON documents are accepted")
     func versionsAndJSON() throws {
         for version in ["v1", "v1beta1", "v1alpha3"] {

@@ -170,12 +170,17 @@ struct DestinationRuleSpec {
     private static func connectionPool(_ node: ConfigNode) -> ConnectionPoolSettings? {
         guard let fields = node.fields(["tcp", "http"]) else { return nil }
         var settings = ConnectionPoolSettings()
-        if let tcp = fields["tcp"]?.fields(["maxConnections", "connectTimeout"], notApplied: [
-            "tcpKeepalive": "TCP keep-alive probes are not supported yet", "maxConnectionDuration": "not supported yet",
+        if let tcp = fields["tcp"]?.fields(["maxConnections", "connectTimeout", "tcpKeepalive"], notApplied: [
+            "maxConnectionDuration": "not supported yet",
             "idleTimeout": "convoy's pool closes idle connections by 'http.idleTimeout'",
         ]) {
             if let value = tcp["maxConnections"]?.int(in: 1...Int(UInt32.max)) { settings.maxConnections = value }
             if let value = tcp["connectTimeout"]?.duration() { settings.connectTimeout = value }
+            if let keepalive = tcp["tcpKeepalive"]?.fields(["probes", "time", "interval"]) {
+                settings.tcpKeepalive = ConnectionPoolSettings.TCPKeepalive(
+                    probes: keepalive["probes"]?.int(in: 1...127), time: keepalive["time"]?.duration(minimum: .seconds(1)),
+                    interval: keepalive["interval"]?.duration(minimum: .seconds(1)))
+            }
         }
         if let http = fields["http"]?.fields(["http1MaxPendingRequests", "maxRequestsPerConnection", "idleTimeout", "maxRetries"], notApplied: [
             "http2MaxRequests": "HTTP/2 is not supported", "maxConcurrentStreams": "HTTP/2 is not supported",

@@ -19,6 +19,9 @@ final class UpstreamConnection: ConnectionCallbacks {
         connection = try ClientConnection(
             dispatcher: pool.dispatcher, remoteAddress: pool.address, connectTimeout: pool.settings.connectTimeout)
         connection.setBufferLimit(pool.bufferLimit)
+        if let keepalive = pool.settings.tcpKeepalive {
+            connection.setKeepAlive(probes: keepalive.probes, idle: keepalive.time, interval: keepalive.interval)
+        }
         codec = HTTP1ClientCodec(connection: connection)
         connection.addCallbacks(self)
     }
