@@ -1,9 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
+import ConvoyNetwork
 /// A per-thread free list of ``HeaderStorage``: parsers take one when a message head starts and
 /// give it back when their connection goes idle, so thousands of idle keep-alive connections hold
 /// no head storage, and a busy connection reuses the same few blocks without allocating. Found
@@ -39,21 +34,7 @@ final class HeaderStoragePool {
     }
 
     /// The calling thread's pool, created on first use and freed when the thread exits.
-    static var current: HeaderStoragePool {
-        if let existing = pthread_getspecific(key) {
-            return Unmanaged<HeaderStoragePool>.fromOpaque(existing).takeUnretainedValue()
-        }
-        let pool = HeaderStoragePool()
-        pthread_setspecific(key, Unmanaged.passRetained(pool).toOpaque())
-        return pool
-    }
+    static var current: HeaderStoragePool { perThread.current }
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let result = pthread_key_create(&key) { pool in
-            if let pool { Unmanaged<HeaderStoragePool>.fromOpaque(pool).release() }
-        }
-        precondition(result == 0, "pthread_key_create for the header storage pool failed (\(result))")
-        return key
-    }()
+    private static let perThread = PerThread { HeaderStoragePool() }
 }

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A per-thread free list of 16 KiB blocks, the storage of ``IOBuffer`` slices. Taking and giving
 /// back blocks at steady state allocates nothing. Each thread has its own pool (found through a
 /// pthread key), so no lock is involved; a block freed on another thread than the one that
@@ -37,21 +31,7 @@ final class SlicePool {
     }
 
     /// The calling thread's pool, created on first use and freed when the thread exits.
-    static var current: SlicePool {
-        if let existing = pthread_getspecific(key) {
-            return Unmanaged<SlicePool>.fromOpaque(existing).takeUnretainedValue()
-        }
-        let pool = SlicePool()
-        pthread_setspecific(key, Unmanaged.passRetained(pool).toOpaque())
-        return pool
-    }
+    static var current: SlicePool { perThread.current }
 
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let result = pthread_key_create(&key) { pool in
-            if let pool { Unmanaged<SlicePool>.fromOpaque(pool).release() }
-        }
-        precondition(result == 0, "pthread_key_create for the slice pool failed (\(result))")
-        return key
-    }()
+    private static let perThread = PerThread { SlicePool() }
 }
