@@ -11,16 +11,17 @@ public final class ChildProcess {
     public let outputPath: String
     private var exitStatus: Int32?
 
-    /// Starts `executable` with `arguments`. The calling thread.
+    /// Starts `executable` with `arguments`, its standard input read from `standardInput`
+    /// (default `/dev/null`). The calling thread.
     /// - Throws: the `posix_spawn` error number as a ``SpawnError``.
-    public init(_ executable: String, _ arguments: [String]) throws {
+    public init(_ executable: String, _ arguments: [String], standardInput: String = "/dev/null") throws {
         outputPath = "/tmp/convoy-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, standardInput, O_RDONLY, 0)
         // Test threads (libdispatch's) block signals and the mask is inherited: start the child
         // with none blocked and default handlers, as a shell would.
         var attributes = posix_spawnattr_t()

@@ -10,7 +10,7 @@ import Glibc
 /// and ServiceEntry objects.
 @main
 struct ConvoyCommand: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = ProxyServer.version
 
     static let configuration = CommandConfiguration(
         commandName: "convoy",

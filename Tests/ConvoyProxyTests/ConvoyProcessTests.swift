@@ -20,14 +20,26 @@ struct ConvoyProcessTests {
         return path
     }
 
-    private func startConvoy(_ config: String) throws -> (ChildProcess, SocketAddress) {
+    /// Starts `convoy run` on `config` (its Gateway on a free port, and a Bootstrap putting the
+    /// admin listener on another); the proxy's and the admin's addresses.
+    private func startConvoy(_ config: String) throws -> (ChildProcess, SocketAddress, SocketAddress) {
         let port = LoopbackSocket.unusedAddress().port!
-        let text = config.replacingPort(port)
+        let adminPort = LoopbackSocket.unusedAddress().port!
+        let text = config.replacingPort(port) + """
+
+            ---
+            apiVersion: convoy/v1alpha1
+            kind: Bootstrap
+            spec:
+              admin: {address: "127.0.0.1:\(adminPort)"}
+            """
         let process = try ChildProcess(convoy, ["run", "-c", write(text), "--concurrency", "1", "--log-level", "info"])
         let address = SocketAddress(ip: "127.0.0.1", port: port)!
         let up = eventually { (try? BlockingHTTPClient(address)) != nil }
         try #require(up, "convoy did not start listening: \(process.output)")
-        return (process, address)
+        let admin = SocketAddress(ip: "127.0.0.1", port: adminPort)!
+        try #require(eventually { (try? BlockingHTTPClient(admin)) != nil }, "no admin listener: \(process.output)")
+        return (process, address, admin)
     }
 
     @Test("convoy check reports every problem with file:line:column and exits 1; a good file exits 0")
@@ -60,14 +72,17 @@ struct ConvoyProcessTests {
         #expect(ok.output.contains("OK: 1 listeners, 1 clusters"))
     }
 
-    @Test("convoy run proxies, and exits 0 on SIGTERM")
+    @Test("convoy run proxies, serves its admin API, and exits 0 on SIGTERM")
     func runAndTerminate() throws {
         let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
         defer { v1.stop(); v2.stop() }
-        let (process, address) = try startConvoy(ProxyFixture.yaml(
+        let (process, address, admin) = try startConvoy(ProxyFixture.yaml(
             v1: v1.address, v2: v2.address, http: "  - route: [{destination: {host: catalog.test, subset: v2}}]"))
         let response = try BlockingHTTPClient(address).request("GET", "/hello")
         #expect(response.text == "v2 GET /hello\n")
+        #expect(try BlockingHTTPClient(admin).request("GET", "/ready").text == "LIVE\n")
+        let metrics = try BlockingHTTPClient(admin).request("GET", "/stats/prometheus").text
+        #expect(metrics.contains("convoy_downstream_requests_total 1\n"), "\(metrics)")
         process.signal(SIGTERM)
         #expect(process.wait() == 0, "\(process.output)")
     }
@@ -81,7 +96,7 @@ struct ConvoyProcessTests {
             route: [{destination: {host: catalog.test, subset: v1}}]
           - route: [{destination: {host: catalog.test, subset: v2}}]
         """
-        let (process, address) = try startConvoy(ProxyFixture.yaml(v1: upload.address, v2: download.address, http: http))
+        let (process, address, _) = try startConvoy(ProxyFixture.yaml(v1: upload.address, v2: download.address, http: http))
         defer {
             process.signal(SIGTERM)
             process.wait()

@@ -57,13 +57,13 @@ enum ProxyFixture {
     /// Runs a proxy for `text` (one worker unless asked), calls `body` with its listener address,
     /// then stops it.
     static func withProxy(
-        _ text: String, concurrency: Int = 1, timeSource: any TimeSource = SystemTimeSource(),
+        _ text: String, concurrency: Int = 1, timeSource: any TimeSource = SystemTimeSource(), admin: Bool = false,
         _ body: (SocketAddress, ProxyServer) throws -> Void
     ) throws {
         let configuration = try ProxyConfiguration.parse(text, file: "test.yaml")
         var logger = Logger(label: "convoy-test")
         logger.logLevel = .error
-        let server = try ProxyServer(configuration: configuration, concurrency: concurrency, logger: logger, timeSource: timeSource)
+        let server = try ProxyServer(configuration: configuration, concurrency: concurrency, logger: logger, timeSource: timeSource, admin: admin)
         try server.start()
         defer { server.stop() }
         try body(server.listenerAddresses[0], server)

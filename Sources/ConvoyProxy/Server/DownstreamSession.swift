@@ -72,6 +72,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var attemptStart = (bytesWritten: UInt64(0), bytesRead: UInt64(0), reused: false)
     @exclusivity(unchecked) private var retryTimer: DeadlineTimer?
 
+    /// When the stream's head arrived, and when its current try's head went upstream (latency).
+    @exclusivity(unchecked) private var streamStart = MonotonicInstant(nanoseconds: 0)
+    @exclusivity(unchecked) private var attemptSent = MonotonicInstant(nanoseconds: 0)
+    @exclusivity(unchecked) private var responseCounted = false
     /// Mirror copies of the stream in progress, fed its request body.
     @exclusivity(unchecked) private var mirrors: [MirrorStream] = []
 
@@ -179,6 +183,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         requestMethod = head.method
         requestHasBody = head.framing != .none
         worker.count { $0.requests += 1 }
+        streamStart = worker.dispatcher.approximateMonotonicTime
         touch()
         armStreamIdleTimer()
 
@@ -296,6 +301,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         hostAddress = address
         if attempt > 0 { upstreamHead = requestTemplate }
         cluster.requestStarted(host: host)
+        cluster.stats.requests += 1
         if let perTryTimeout = retryPolicy?.perTryTimeout {
             if perTryTimer == nil {
                 perTryTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.perTryTimedOut() }
@@ -393,10 +399,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         waitingForPool = false
         guard streamActive else { return }
         if case .overflow = failure {
+            cluster?.stats.overflows += 1
             worker.count { $0.upstreamOverflows += 1 }
             return fail(failure)  // a circuit breaker: retrying would defeat it
         }
         reportOutcome(.localFailure)
+        cluster?.stats.connectFailures += 1
         attemptFailed(failure, retryAs: .connectFailure, wroteRequestBytes: false)
     }
 
@@ -410,6 +418,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         attemptStart = (stats.bytesWritten, stats.bytesRead, upstream.requestsCarried > 1)
         let endStream = !requestHasBody
         upstream.codec.sendRequestHead(head, endStream: endStream)
+        attemptSent = worker.dispatcher.approximateMonotonicTime
         if attempt > 0, let replayBody, !replayBody.isEmpty {
             let copy = IOBuffer()
             copy.append(copyOf: replayBody)
@@ -451,6 +460,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         touch()
         if head.isInformational { return }  // 100 Continue was answered to the client already
         reportOutcome(.status(head.status))
+        if let cluster { cluster.stats.responsesByClass[Self.statusClass(head.status)] += 1 }
+        let sent = attemptSent
+        worker.count { $0.upstreamResponseTime.record(worker.dispatcher.approximateMonotonicTime - sent) }
         if let retryPolicy, retryPolicy.retries(.status(head.status)), mayRetry(.status(head.status), wroteRequestBytes: true) {
             // Not forwarded: this try's connection goes (its body is not read) and another one starts.
             releaseUpstream(reusable: false)
@@ -466,6 +478,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             // downstream stream, which may start the next pipelined request at once).
             bodylessResponseHead = response
         } else {
+            countResponse(response.status)
             self.codec.sendResponseHead(response, endStream: false)
         }
     }
@@ -486,6 +499,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         bodylessResponseHead = nil
         releaseUpstream(reusable: true)
         finishUpstreamAccounting()
+        if let bodylessHead { countResponse(bodylessHead.status) }
         endStream()
         if let bodylessHead {
             self.codec.sendResponseHead(bodylessHead, endStream: true)
@@ -511,6 +525,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             if attemptStart.reused, stats.bytesRead == attemptStart.bytesRead { retryAs = .connectFailure }
         }
         reportOutcome(.localFailure)
+        cluster?.stats.resets += 1
         releaseUpstream(reusable: false)
         bodylessResponseHead = nil
         attemptFailed(failure, retryAs: retryAs, wroteRequestBytes: wrote)
@@ -521,6 +536,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func routeTimedOut() {
         guard streamActive else { return }
         if (upstream != nil || waitingForPool) && !responseStarted { reportOutcome(.localFailure) }
+        cluster?.stats.timeouts += 1
         releaseUpstream(reusable: false)
         fail(.timeout)
     }
@@ -528,6 +544,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func perTryTimedOut() {
         guard streamActive, !awaitingRetry, !responseStarted else { return }
         worker.count { $0.upstreamPerTryTimeouts += 1 }
+        cluster?.stats.perTryTimeouts += 1
         if let pool, waitingForPool {
             pool.cancel(self)
             waitingForPool = false
@@ -536,6 +553,15 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         reportOutcome(.localFailure)
         releaseUpstream(reusable: false)
         attemptFailed(.timeout, retryAs: .perTryTimeout, wroteRequestBytes: wrote)
+    }
+
+    /// Index of a status's class in the per-class counters (1xx → 0 … 5xx → 4).
+    static func statusClass(_ status: Int) -> Int { min(max(status / 100, 1), 5) - 1 }
+
+    /// Counts a response going downstream; the stream's duration is recorded when it ends.
+    private func countResponse(_ status: Int) {
+        responseCounted = true
+        worker.count { $0.responsesByClass[Self.statusClass(status)] += 1 }
     }
 
     /// Tells the cluster's outlier detection how the current try went.
@@ -573,6 +599,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         if retrySlot == nil {
             guard cluster.allowsRetry() else {
                 worker.count { $0.upstreamRetryOverflows += 1 }
+                cluster.stats.retryOverflows += 1
                 return false
             }
             cluster.retryStarted()
@@ -590,6 +617,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         attempt += 1
         awaitingRetry = true
         worker.count { $0.upstreamRetries += 1 }
+        retrySlot?.stats.retries += 1
         if retryTimer == nil {
             retryTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in
                 guard self.awaitingRetry else { return }
@@ -678,6 +706,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         var headers = headers
         headers.set(name: "Content-Length", value: String(buffer.count))
         let head = HTTPResponseHead(status: status, headers: headers)
+        countResponse(status)
         endStream()
         codec.sendResponseHead(head, endStream: buffer.isEmpty)
         if !buffer.isEmpty {
@@ -710,6 +739,11 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     }
 
     private func endStream() {
+        if responseCounted {
+            responseCounted = false
+            let elapsed = worker.dispatcher.approximateMonotonicTime - streamStart
+            worker.count { $0.requestDuration.record(elapsed) }
+        }
         streamActive = false
         routeTimer?.disable()
         streamTimer?.disable()

@@ -23,13 +23,23 @@ public final class ProxyServer {
     private var dispatchers: [Dispatcher] = []
     private var threads: [PosixThread] = []
     private var hosts: [[ResolvedHost]]
+    private let servesAdmin: Bool
+    private var admin: AdminServer?
+
+    /// convoy's version, for `/server_info`. Any thread.
+    public static let version = "0.2.0"
+
+    /// The admin listener's address once ``start()`` bound it (nil without one). Main thread.
+    public var adminAddress: SocketAddress? { admin?.address }
 
     /// Resolves the clusters' endpoints (blocking on DNS) and binds every worker's listeners.
-    /// The workers' timers follow `timeSource` (a simulated clock in tests). Main thread.
+    /// The workers' timers follow `timeSource` (a simulated clock in tests); `admin: false` leaves
+    /// the admin listener out (embedders and tests that run many proxies). Main thread.
     /// - Throws: ``NetworkError`` when a listener cannot bind, ``DispatcherError`` when a
     ///   dispatcher cannot be created.
     public init(configuration: ProxyConfiguration, concurrency: Int? = nil, logger: Logger,
-                timeSource: any TimeSource = SystemTimeSource()) throws {
+                timeSource: any TimeSource = SystemTimeSource(), admin: Bool = true) throws {
+        servesAdmin = admin
         self.configuration = configuration
         self.logger = logger
         hosts = configuration.clusters.map { HostResolver.resolve($0, logger: logger) }
@@ -69,10 +79,23 @@ public final class ProxyServer {
         for (listener, address) in zip(configuration.listeners, listenerAddresses) {
             logger.info("listening on http://\(address) (\(listener.routes.virtualHosts.count) virtual hosts), \(workers.count) workers")
         }
+        if servesAdmin {
+            let routes = AdminRoutes(
+                version: Self.version, configuration: configuration, workerCount: workers.count,
+                stats: { [allWorkers] in Self.gatherStats(allWorkers) },
+                drainListeners: { [allWorkers] in
+                    for worker in allWorkers { worker.dispatcher.post { worker.value.stopAccepting() } }
+                })
+            let admin = try AdminServer(address: configuration.bootstrap.adminAddress, routes: routes)
+            self.admin = admin
+            logger.info("admin on http://\(admin.address)")
+        }
     }
 
     /// Stops every worker (open connections are closed) and waits for their threads. Main thread.
     public func stop() {
+        admin?.stop()
+        admin = nil
         for dispatcher in dispatchers { dispatcher.exit() }
         for thread in threads { thread.join() }
         threads.removeAll()
@@ -128,6 +151,11 @@ public final class ProxyServer {
     /// Each worker's counters, read on the workers' threads. Main thread (blocks until every
     /// worker answers; the workers must be running).
     public func workerStats() -> [ProxyWorkerStats] {
+        Self.gatherStats(workers)
+    }
+
+    /// Each worker's stats, read on its thread. Any thread but the workers' (blocks on each).
+    private static func gatherStats(_ workers: [DispatcherBound<ProxyWorker>]) -> [ProxyWorkerStats] {
         var results: [ProxyWorkerStats] = []
         for worker in workers {
             let box = StatsBox()

@@ -15,6 +15,8 @@ final class WorkerCluster {
     @exclusivity(unchecked) private var usableHosts: [Int]?
     @exclusivity(unchecked) private var detector: OutlierDetector?
     @exclusivity(unchecked) private var sweepTimer: TimerEvent?
+    /// Counters the sessions keep (``currentStats`` adds the cluster's own).
+    @exclusivity(unchecked) var stats = ClusterStats()
     /// Endpoints the active health check marked unhealthy.
     @exclusivity(unchecked) private(set) var failingHealthCheck: Set<SocketAddress> = []
     /// Hosts ejected by outlier detection so far, and returned. Counters.
@@ -64,6 +66,23 @@ final class WorkerCluster {
         guard config.healthCheck != nil, hosts.contains(where: { $0.address == address }) else { return }
         let changed = healthy ? failingHealthCheck.remove(address) != nil : failingHealthCheck.insert(address).inserted
         if changed { rebuildBalancer() }
+    }
+
+    /// `stats` with the ejection and health figures filled in.
+    var currentStats: ClusterStats {
+        var result = stats
+        result.ejections = ejections
+        result.ejectionsEnded = ejectionsEnded
+        result.hostsEjected = hosts.indices.count { isEjected($0) }
+        result.hostsFailingHealthCheck = failingHealthCheck.count
+        result.hosts = hosts.count
+        result.activeRequests = activeRequests.reduce(0, +)
+        result.endpoints = hosts.indices.map { index in
+            ClusterStats.EndpointStatus(
+                address: hosts[index].address.description, weight: hosts[index].weight, ejected: isEjected(index),
+                failingHealthCheck: failingHealthCheck.contains(hosts[index].address), activeRequests: activeRequests[index])
+        }
+        return result
     }
 
     /// True when outlier detection has `host` out of load balancing now.

@@ -1,0 +1,142 @@
+import ConvoyNetwork
+import ConvoyProxy
+import ConvoyTestSupport
+import Foundation
+import Testing
+
+@Suite("Admin API and stats")
+struct ProxyAdminTests {
+    private static let bootstrap = """
+        ---
+        apiVersion: convoy/v1alpha1
+        kind: Bootstrap
+        spec:
+          admin: {address: "127.0.0.1:0"}
+        """
+
+    private static let http = """
+      - match: [{uri: {prefix: /missing}}]
+        directResponse: {status: 404}
+      - route: [{destination: {host: catalog.test, subset: v1}}]
+        retries: {attempts: 0}
+    """
+
+    private static func withAdmin(_ v1: TestBackend, _ v2: TestBackend, _ body: (SocketAddress, SocketAddress, ProxyServer) throws -> Void) throws {
+        let yaml = ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http, extra: bootstrap)
+        try ProxyFixture.withProxy(yaml, admin: true) { address, server in
+            try body(address, try #require(server.adminAddress), server)
+        }
+    }
+
+    private static func get(_ admin: SocketAddress, _ target: String, method: String = "GET") throws -> TestResponse {
+        try BlockingHTTPClient(admin).request(method, target)
+    }
+
+    private static func jsonObject(_ response: TestResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any], "not a JSON object: \(response.text)")
+    }
+
+    @Test("/stats counts known traffic: requests, response classes, the cluster's tries and responses, latencies")
+    func statsMatchTraffic() throws {
+        let v1 = try TestBackend(.failFirst(count: 2, status: 503, name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try Self.withAdmin(v1, v2) { address, admin, _ in
+            let client = try BlockingHTTPClient(address)
+            for _ in 0..<5 { _ = try client.request("GET", "/item") }  // 2 × 503, 3 × 200
+            for _ in 0..<3 { _ = try client.request("GET", "/missing") }  // 3 × 404, local
+            let text = try Self.get(admin, "/stats").text
+            for line in [
+                "convoy_downstream_requests_total: 8", "convoy_downstream_responses_total{code_class=2xx}: 3",
+                "convoy_downstream_responses_total{code_class=4xx}: 3", "convoy_downstream_responses_total{code_class=5xx}: 2",
+                "convoy_local_replies_total: 3", "convoy_upstream_requests_total: 5",
+                "convoy_cluster_requests_total{cluster=outbound|80|v1|catalog.test}: 5",
+                "convoy_cluster_responses_total{cluster=outbound|80|v1|catalog.test,code_class=5xx}: 2",
+                "convoy_cluster_responses_total{cluster=outbound|80|v1|catalog.test,code_class=2xx}: 3",
+                "convoy_request_duration_seconds_count: 8", "convoy_upstream_response_time_seconds_count: 5",
+                "convoy_downstream_connections_active: 1",
+            ] {
+                #expect(text.contains(line + "\n"), "missing \(line)")
+            }
+            let json = try Self.jsonObject(Self.get(admin, "/stats?format=json"))
+            let stats = try #require(json["stats"] as? [[String: Any]])
+            #expect(stats.contains { $0["name"] as? String == "convoy_downstream_requests_total" && $0["value"] as? Int == 8 })
+        }
+    }
+
+    @Test("/stats/prometheus is valid text exposition (promtool check metrics, when installed)")
+    func prometheusFormat() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try Self.withAdmin(v1, v2) { address, admin, _ in
+            _ = try BlockingHTTPClient(address).request("GET", "/")
+            let response = try Self.get(admin, "/stats/prometheus")
+            #expect(response.status == 200)
+            #expect(response.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = response.text
+            #expect(text.contains("# TYPE convoy_downstream_requests_total counter\nconvoy_downstream_requests_total 1\n"))
+            #expect(text.contains("convoy_cluster_requests_total{cluster=\"outbound|80|v1|catalog.test\"} 1\n"))
+            #expect(text.contains("convoy_request_duration_seconds_bucket{le=\"+Inf\"} 1\n"))
+            let promtool = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            guard let promtool else {
+                print("prometheusFormat: promtool is not installed (apt-get install prometheus); format checked by the assertions above only")
+                return
+            }
+            let path = "/tmp/convoy-metrics-\(getpid()).txt"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let check = try ChildProcess(promtool, ["check", "metrics"], standardInput: path)
+            #expect(check.wait() == 0, "promtool: \(check.output)")
+            unlink(path)
+        }
+    }
+
+    @Test("/clusters, /config_dump, /server_info and /ready describe the running proxy")
+    func describe() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try Self.withAdmin(v1, v2) { _, admin, _ in
+            let clusters = try Self.get(admin, "/clusters").text
+            #expect(clusters.contains("outbound|80|v1|catalog.test::\(v1.address)::health_flags::healthy\n"))
+            let clustersJSON = try Self.jsonObject(Self.get(admin, "/clusters?format=json"))
+            #expect((clustersJSON["clusters"] as? [[String: Any]])?.first?["name"] as? String == "outbound|80|v1|catalog.test")
+            let dump = try Self.jsonObject(Self.get(admin, "/config_dump"))
+            #expect((dump["listeners"] as? [Any])?.count == 1)
+            #expect(((dump["clusters"] as? [[String: Any]])?.map { $0["name"] as? String }) == ["outbound|80|v1|catalog.test"])
+            let info = try Self.jsonObject(Self.get(admin, "/server_info"))
+            #expect(info["state"] as? String == "LIVE" && info["concurrency"] as? Int == 1)
+            #expect(try Self.get(admin, "/ready").text == "LIVE\n")
+        }
+    }
+
+    @Test("POST-only endpoints: 405 to GET; /healthcheck/fail and /ok flip /ready; unknown paths 404")
+    func stateChanges() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try Self.withAdmin(v1, v2) { address, admin, _ in
+            let refused = try Self.get(admin, "/healthcheck/fail")
+            #expect(refused.status == 405 && refused.header("allow") == "POST")
+            #expect(try Self.get(admin, "/ready").status == 200, "a GET changed nothing")
+            #expect(try Self.get(admin, "/healthcheck/fail", method: "POST").status == 200)
+            let failing = try Self.get(admin, "/ready")
+            #expect(failing.status == 503 && failing.text == "FAILING\n")
+            #expect(try BlockingHTTPClient(address).request("GET", "/").status == 200, "traffic still flows")
+            #expect(try Self.get(admin, "/healthcheck/ok", method: "POST").status == 200)
+            #expect(try Self.get(admin, "/ready").status == 200)
+            let unknown = try Self.get(admin, "/nothing")
+            #expect(unknown.status == 404 && unknown.text.contains("/stats/prometheus"))
+        }
+    }
+
+    @Test("POST /drain_listeners: new connections are refused, open ones carry on")
+    func drainListeners() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try Self.withAdmin(v1, v2) { address, admin, _ in
+            let open = try BlockingHTTPClient(address)
+            #expect(try open.request("GET", "/before").status == 200)
+            #expect(try Self.get(admin, "/drain_listeners", method: "POST").status == 200)
+            #expect(eventually { (try? BlockingHTTPClient(address)) == nil }, "the listener is closed")
+            #expect(try open.request("GET", "/after").status == 200, "the open connection still works")
+            #expect(try Self.get(admin, "/ready").status == 503)
+        }
+    }
+}
