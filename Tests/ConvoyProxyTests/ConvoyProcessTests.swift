@@ -22,7 +22,7 @@ struct ConvoyProcessTests {
 
     /// Starts `convoy run` on `config` (its Gateway on a free port, and a Bootstrap putting the
     /// admin listener on another); the proxy's and the admin's addresses.
-    private func startConvoy(_ config: String) throws -> (ChildProcess, SocketAddress, SocketAddress) {
+    private func startConvoy(_ config: String, bootstrap: String = "") throws -> (ChildProcess, SocketAddress, SocketAddress) {
         let port = LoopbackSocket.unusedAddress().port!
         let adminPort = LoopbackSocket.unusedAddress().port!
         let text = config.replacingPort(port) + """
@@ -32,6 +32,7 @@ struct ConvoyProcessTests {
             kind: Bootstrap
             spec:
               admin: {address: "127.0.0.1:\(adminPort)"}
+            \(bootstrap)
             """
         let process = try ChildProcess(convoy, ["run", "-c", write(text), "--concurrency", "1", "--log-level", "info"])
         let address = SocketAddress(ip: "127.0.0.1", port: port)!
@@ -123,6 +124,50 @@ struct ConvoyProcessTests {
         let peakKilobytes = try #require(process.statusKilobytes("VmHWM"))
         #expect(peakKilobytes - baselineKilobytes < 40 * 1024, "RSS \(baselineKilobytes) kB at start, peak \(peakKilobytes) kB")
     }
+
+    private static let slowRoute = """
+      - match: [{uri: {prefix: /slow}}]
+        route: [{destination: {host: catalog.test, subset: v1}}]
+        fault: {delay: {fixedDelay: DELAY, percentage: {value: 100}}}
+      - route: [{destination: {host: catalog.test, subset: v1}}]
+    """
+
+    @Test("SIGTERM drains: new connections refused, idle ones closed, the in-flight request completes with Connection: close, exit 0")
+    func gracefulDrain() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let http = Self.slowRoute.replacingOccurrences(of: "DELAY", with: "1s")
+        let (process, address, admin) = try startConvoy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http), bootstrap: "  drainDuration: 30s")
+        let idle = try BlockingHTTPClient(address)
+        #expect(try idle.request("GET", "/warm").status == 200)
+        let slow = try BlockingHTTPClient(address)
+        try slow.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+        #expect(eventually { (try? BlockingHTTPClient(admin).request("GET", "/stats").text.contains("convoy_fault_delays_total: 1\n")) == true })
+        process.signal(SIGTERM)
+        #expect(throws: (any Error).self, "the idle keep-alive connection is closed") { try idle.readResponse() }
+        #expect(eventually { (try? BlockingHTTPClient(address)) == nil }, "no new connections")
+        let response = try slow.readResponse()
+        #expect(response.status == 200 && response.text == "v1 GET /slow\n")
+        #expect(response.header("connection") == "close")
+        #expect(process.wait() == 0, "\(process.output)")
+        #expect(process.output.contains("draining for up to 30"))
+    }
+
+    @Test("a second SIGTERM during the drain exits at once")
+    func secondSignal() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let http = Self.slowRoute.replacingOccurrences(of: "DELAY", with: "60s")
+        let (process, address, admin) = try startConvoy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http), bootstrap: "  drainDuration: 120s")
+        let slow = try BlockingHTTPClient(address)
+        try slow.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+        #expect(eventually { (try? BlockingHTTPClient(admin).request("GET", "/stats").text.contains("convoy_fault_delays_total: 1\n")) == true })
+        process.signal(SIGTERM)
+        #expect(eventually { (try? BlockingHTTPClient(admin).request("GET", "/ready").status) == 503 }, "draining")
+        process.signal(SIGTERM)
+        #expect(process.wait() == 0, "\(process.output)")
+        #expect(process.output.contains("second signal; stopping now"))
+    }
 }
 
 extension String {
@@ -131,4 +176,3 @@ extension String {
         replacingOccurrences(of: "port: {number: 0,", with: "port: {number: \(port),")
     }
 }
-

@@ -55,6 +55,11 @@ final class AdminRoutes: Sendable {
         started = SystemTimeSource().now()
     }
 
+    /// The proxy is draining: `/ready` answers 503 from now on.
+    func markDraining() {
+        draining.store(true, ordering: .relaxed)
+    }
+
     /// The answer to `method` on `target`.
     func respond(method: HTTPMethod, target: String) -> AdminResponse {
         let (path, query) = Self.split(target)

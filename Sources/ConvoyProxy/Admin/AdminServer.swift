@@ -16,6 +16,8 @@ import Logging
 public final class AdminServer: Sendable {
     /// Where it listens (the actual port when the configuration asked for 0). Any thread.
     public let address: SocketAddress
+    /// What it answers (the proxy tells it when it starts draining). Any thread.
+    let routes: AdminRoutes
     private let dispatcher: Dispatcher
     private let thread: PosixThread
 
@@ -31,6 +33,7 @@ public final class AdminServer: Sendable {
             connection.initializeReadFilters()
         }
         self.address = listener.localAddress
+        self.routes = routes
         self.dispatcher = dispatcher
         let bound = DispatcherBound(listener, dispatcher: dispatcher)
         thread = try PosixThread(name: "admin") {

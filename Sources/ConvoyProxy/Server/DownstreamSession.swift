@@ -173,6 +173,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         connection.close(.noFlush)
     }
 
+    /// Graceful drain: an idle connection closes now, a busy one after its current response
+    /// (which says `Connection: close`).
+    func drain() {
+        codec.shutdownNotice()
+    }
+
     // MARK: - Request from downstream
 
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {

@@ -3,6 +3,7 @@ import ConvoyNetwork
 import ConvoyRouter
 import Dispatch
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -112,9 +113,34 @@ public final class ProxyServer {
         pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         let main = try Dispatcher(name: "main_thread")
         try start()
-        let stop = { [logger] in
-            logger.info("signal received; stopping")
+        // The first SIGTERM or SIGINT drains: no new connections, every connection closes after
+        // its current response, and the process exits once none is left or drainDuration has
+        // passed. A second signal exits at once.
+        var draining = false
+        let deadline = try TimerEvent(dispatcher: main) { [logger] in
+            logger.warning("drain time is up; closing the connections still open")
             main.exit()
+        }
+        let stop = { [unowned self, logger] in
+            if draining {
+                logger.info("second signal; stopping now")
+                return main.exit()
+            }
+            draining = true
+            let duration = self.configuration.bootstrap.drainDuration
+            logger.info("signal received; draining for up to \(duration)")
+            self.admin?.routes.markDraining()
+            deadline.enable(after: duration)
+            let remaining = Countdown(self.workers.count)
+            for worker in self.workers {
+                worker.dispatcher.post {
+                    worker.value.drain {
+                        if remaining.tick() {
+                            main.post { main.exit() }
+                        }
+                    }
+                }
+            }
         }
         let interrupt = try SignalEvent(dispatcher: main, signal: SIGINT, stop)
         let terminate = try SignalEvent(dispatcher: main, signal: SIGTERM, stop)
@@ -133,7 +159,7 @@ public final class ProxyServer {
         main.run(.untilExit)
         refresh = nil
         self.stop()
-        withExtendedLifetime((interrupt, terminate)) {}
+        withExtendedLifetime((interrupt, terminate, deadline)) {}
     }
 
     private func refreshDNS(_ clusters: [Int]) {
@@ -168,6 +194,23 @@ public final class ProxyServer {
             results.append(box.get())
         }
         return results
+    }
+}
+
+/// Counts workers that finished draining; any thread.
+private final class Countdown: Sendable {
+    private let remaining: Mutex<Int>
+
+    init(_ count: Int) {
+        remaining = Mutex(count)
+    }
+
+    /// True for the call that brings the count to zero.
+    func tick() -> Bool {
+        remaining.withLock { count in
+            count -= 1
+            return count == 0
+        }
     }
 }
 

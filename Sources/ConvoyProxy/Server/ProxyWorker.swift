@@ -24,6 +24,8 @@ public final class ProxyWorker {
     @exclusivity(unchecked) private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
     /// Active health checks (on the worker that runs them).
     @exclusivity(unchecked) private var healthChecker: HealthChecker?
+    /// Set while draining: called once when the last downstream connection has closed.
+    @exclusivity(unchecked) private var onDrained: (() -> Void)?
     /// Mirrored requests in flight, kept alive here until they end.
     @exclusivity(unchecked) private var mirrors: [ObjectIdentifier: MirrorStream] = [:]
 
@@ -131,6 +133,23 @@ public final class ProxyWorker {
 
     func sessionClosed(_ session: DownstreamSession) {
         sessions.removeValue(forKey: ObjectIdentifier(session))
+        if sessions.isEmpty, let onDrained {
+            self.onDrained = nil
+            onDrained()
+        }
+    }
+
+    /// Graceful drain: stops accepting, closes idle connections, lets each busy one finish its
+    /// current response with `Connection: close`; `drained` runs once no connection is left.
+    /// Worker thread.
+    public func drain(_ drained: @escaping () -> Void) {
+        stopAccepting()
+        onDrained = drained
+        for session in Array(sessions.values) { session.drain() }
+        if sessions.isEmpty, let onDrained {
+            self.onDrained = nil
+            onDrained()
+        }
     }
 
     func mirrorStarted(_ mirror: MirrorStream) {
