@@ -17,11 +17,14 @@ public struct BootstrapSettings: Sendable {
         public var path: String
         /// The line format. Any thread.
         public var format: Format
+        /// For `text`: a line template with Envoy's `%…%` operators (nil: Envoy's default format). Any thread.
+        public var textFormat: String?
 
         /// An access log. Any thread.
-        public init(path: String, format: Format) {
+        public init(path: String, format: Format, textFormat: String? = nil) {
             self.path = path
             self.format = format
+            self.textFormat = textFormat
         }
     }
 
@@ -78,12 +81,25 @@ public struct BootstrapSettings: Sendable {
             if let address = SocketAddress(text) { adminAddress = address } else { node.error("'\(text)' is not an address (e.g. 127.0.0.1:15000)") }
         }
         if let value = fields["concurrency"]?.int(in: 0...1024) { concurrency = value == 0 ? Self.cpuCount : value }
-        if let log = fields["accessLog"], let logFields = log.fields(["path", "format"]) {
+        if let log = fields["accessLog"], let logFields = log.fields(["path", "format", "textFormat"]) {
             var format = AccessLog.Format.text
             if let formatNode = logFields["format"], let text = formatNode.string() {
                 if let parsed = AccessLog.Format(rawValue: text) { format = parsed } else { formatNode.error("format must be text or json") }
             }
-            if let path = logFields["path"]?.string() { accessLog = AccessLog(path: path, format: format) } else if logFields["path"] == nil { log.error("missing 'path' (a file, or /dev/stdout)") }
+            var template: String?
+            if let node = logFields["textFormat"], let text = node.string() {
+                if case .failure(let unknown) = AccessLogFormat.compile(text) {
+                    node.error("unknown access-log operator %\(unknown.name)%")
+                } else if format == .json {
+                    node.error("'textFormat' is for format: text")
+                }
+                template = text.hasSuffix("\n") ? text : text + "\n"
+            }
+            if let path = logFields["path"]?.string() {
+                accessLog = AccessLog(path: path, format: format, textFormat: template)
+            } else if logFields["path"] == nil {
+                log.error("missing 'path' (a file, or /dev/stdout)")
+            }
         }
         if let limits = fields["limits"]?.fields(["maxRequestHeadersKb", "maxRequestHeaders", "maxRequestBodyBytes", "maxUriLength"]) {
             if let kb = limits["maxRequestHeadersKb"]?.int(in: 1...8192) { requestLimits.maxHeadBytes = kb * 1024 }

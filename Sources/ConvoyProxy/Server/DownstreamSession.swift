@@ -3,6 +3,10 @@ import ConvoyHTTP1
 import ConvoyNetwork
 import ConvoyRouter
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One downstream connection through the proxy: Envoy's HTTP connection manager and router filter
 /// for HTTP/1.1, where a connection carries one stream at a time.
 ///
@@ -76,6 +80,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var streamStart = MonotonicInstant(nanoseconds: 0)
     @exclusivity(unchecked) private var attemptSent = MonotonicInstant(nanoseconds: 0)
     @exclusivity(unchecked) private var responseCounted = false
+    /// The stream's access-log record, when there is an access log.
+    @exclusivity(unchecked) private var logEntry: AccessLogEntry?
     /// Mirror copies of the stream in progress, fed its request body.
     @exclusivity(unchecked) private var mirrors: [MirrorStream] = []
 
@@ -190,6 +196,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         requestHasBody = head.framing != .none
         worker.count { $0.requests += 1 }
         streamStart = worker.dispatcher.approximateMonotonicTime
+        if let accessLog = worker.accessLog { startLogEntry(head, format: accessLog.format) }
         touch()
         armStreamIdleTimer()
 
@@ -200,10 +207,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         let table = configuration.listeners[listenerIndex].routes
         let request = RouteRequest(head: head, scheme: "http", listenerPort: connection.localAddress?.port ?? 0, sourceAddress: connection.remoteAddress)
         guard let selection = table.route(for: request) else {
+            logEntry?.flags = "NR"
             return reply(404, "no route for host '\(request.authority ?? "")' and path '\(head.target)'\n")
         }
         let route = table[selection]
         self.route = route
+        logEntry?.routeName = route.name
         switch route.action {
         case .directResponse(let status, let body):
             reply(status, String(decoding: body, as: UTF8.self), contentType: body.isEmpty ? nil : "text/plain")
@@ -223,6 +232,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
                 let aborts = fault.drawsAbort(&worker.random)
                 if let delay = fault.delay, fault.drawsDelay(&worker.random) {
                     worker.count { $0.faultDelays += 1 }
+                    logEntry?.flags = "DI"
                     faultDelaying = true
                     afterFaultDelay = { [unowned self] in
                         if aborts {
@@ -255,6 +265,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     private func abortByFault(_ fault: FaultInjection, flags: String) {
         worker.count { $0.faultAborts += 1 }
+        logEntry?.flags = flags
         var headers = HTTPHeaders()
         headers.add(name: "x-convoy-response-flags", value: flags)
         reply(fault.abortStatus ?? 503, "fault filter abort\n", headers: headers)
@@ -268,6 +279,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         prepareUpstreamHeaders(&upstreamHead.headers, route: route, destination: destination)
         upstreamHead.version = .http11
         self.upstreamHead = upstreamHead
+        if logEntry != nil {
+            logEntry?.upstreamCluster = destination.clusterName
+            if let id = upstreamHead.headers["x-request-id"] { logEntry?.requestHeaders["x-request-id"] = id }
+        }
         routeRequest = request
         retryPolicy = route.retryPolicy
         attempt = 0
@@ -345,6 +360,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) {
         touch()
+        logEntry?.bytesReceived += body.count
         for mirror in mirrors {
             let copy = IOBuffer()
             copy.append(copyOf: body)
@@ -422,6 +438,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         upstreamHead = nil
         let stats = upstream.connection.stats
         attemptStart = (stats.bytesWritten, stats.bytesRead, upstream.requestsCarried > 1)
+        if logEntry != nil { logEntry?.upstreamHost = hostAddress?.description ?? "" }
         let endStream = !requestHasBody
         upstream.codec.sendRequestHead(head, endStream: endStream)
         attemptSent = worker.dispatcher.approximateMonotonicTime
@@ -468,7 +485,14 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         reportOutcome(.status(head.status))
         if let cluster { cluster.stats.responsesByClass[Self.statusClass(head.status)] += 1 }
         let sent = attemptSent
-        worker.count { $0.upstreamResponseTime.record(worker.dispatcher.approximateMonotonicTime - sent) }
+        let serviceTime = worker.dispatcher.approximateMonotonicTime - sent
+        worker.count { $0.upstreamResponseTime.record(serviceTime) }
+        if logEntry != nil {
+            logEntry?.upstreamServiceMilliseconds = Int(serviceTime.components.seconds * 1000 + serviceTime.components.attoseconds / 1_000_000_000_000_000)
+            for name in worker.accessLog?.format.responseHeaderNames ?? [] {
+                if let value = head.headers[name] { logEntry?.responseHeaders[name] = value }
+            }
+        }
         if let retryPolicy, retryPolicy.retries(.status(head.status)), mayRetry(.status(head.status), wroteRequestBytes: true) {
             // Not forwarded: this try's connection goes (its body is not read) and another one starts.
             releaseUpstream(reusable: false)
@@ -491,6 +515,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     func clientCodec(_ codec: HTTP1ClientCodec, didReceiveBody body: IOBuffer) {
         touch()
+        logEntry?.bytesSent += body.count
         self.codec.sendBody(body)
     }
 
@@ -561,12 +586,29 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         attemptFailed(.timeout, retryAs: .perTryTimeout, wroteRequestBytes: wrote)
     }
 
+    /// Starts the stream's access-log record: when, who, and the request fields the format reads.
+    private func startLogEntry(_ head: HTTPRequestHead, format: AccessLogFormat) {
+        var entry = AccessLogEntry()
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        entry.startSeconds = Int(now.tv_sec)
+        entry.startNanoseconds = Int(now.tv_nsec)
+        entry.method = head.method.rawValue
+        entry.path = head.target
+        entry.downstreamAddress = connection.remoteAddress?.description ?? ""
+        for name in format.requestHeaderNames {
+            if let value = head.headers[name] { entry.requestHeaders[name] = value }
+        }
+        logEntry = entry
+    }
+
     /// Index of a status's class in the per-class counters (1xx → 0 … 5xx → 4).
     static func statusClass(_ status: Int) -> Int { min(max(status / 100, 1), 5) - 1 }
 
     /// Counts a response going downstream; the stream's duration is recorded when it ends.
     private func countResponse(_ status: Int) {
         responseCounted = true
+        logEntry?.status = status
         worker.count { $0.responsesByClass[Self.statusClass(status)] += 1 }
     }
 
@@ -689,7 +731,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         }
         var headers = HTTPHeaders()
         let exhausted = attempt > 0 && attempt >= (retryPolicy?.attempts ?? 0)
-        headers.add(name: "x-convoy-response-flags", value: exhausted ? failure.responseFlag + ",URX" : failure.responseFlag)
+        let flags = exhausted ? failure.responseFlag + ",URX" : failure.responseFlag
+        logEntry?.flags = flags
+        headers.add(name: "x-convoy-response-flags", value: flags)
         reply(failure.status, "\(failure)\n", headers: headers)
     }
 
@@ -713,6 +757,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         headers.set(name: "Content-Length", value: String(buffer.count))
         let head = HTTPResponseHead(status: status, headers: headers)
         countResponse(status)
+        logEntry?.bytesSent += buffer.count
         endStream()
         codec.sendResponseHead(head, endStream: buffer.isEmpty)
         if !buffer.isEmpty {
@@ -750,6 +795,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             let elapsed = worker.dispatcher.approximateMonotonicTime - streamStart
             worker.count { $0.requestDuration.record(elapsed) }
         }
+        if var entry = logEntry {
+            logEntry = nil
+            let elapsed = worker.dispatcher.approximateMonotonicTime - streamStart
+            entry.durationMilliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+            worker.log(entry)
+        }
         streamActive = false
         routeTimer?.disable()
         streamTimer?.disable()
@@ -785,6 +836,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     /// The client went away or broke the protocol mid-stream: drop everything upstream.
     private func abandonStream() {
+        if logEntry != nil, logEntry?.flags.isEmpty == true { logEntry?.flags = "DC" }
         if let pool, waitingForPool {
             pool.cancel(self)
             waitingForPool = false

@@ -25,6 +25,7 @@ public final class ProxyServer {
     private var threads: [PosixThread] = []
     private var hosts: [[ResolvedHost]]
     private let servesAdmin: Bool
+    private let accessLog: AccessLogWriter?
     private var admin: AdminServer?
 
     /// convoy's version, for `/server_info`. Any thread.
@@ -41,6 +42,19 @@ public final class ProxyServer {
     public init(configuration: ProxyConfiguration, concurrency: Int? = nil, logger: Logger,
                 timeSource: any TimeSource = SystemTimeSource(), admin: Bool = true) throws {
         servesAdmin = admin
+        if let settings = configuration.bootstrap.accessLog {
+            let format: AccessLogFormat
+            if settings.format == .json {
+                format = .json
+            } else if case .success(let compiled) = AccessLogFormat.compile(settings.textFormat ?? AccessLogFormat.envoyDefault) {
+                format = compiled
+            } else {
+                format = try AccessLogFormat.compile(AccessLogFormat.envoyDefault).get()
+            }
+            accessLog = try AccessLogWriter(path: settings.path, format: format)
+        } else {
+            accessLog = nil
+        }
         self.configuration = configuration
         self.logger = logger
         hosts = configuration.clusters.map { HostResolver.resolve($0, logger: logger) }
@@ -52,7 +66,8 @@ public final class ProxyServer {
         for index in 0..<count {
             let dispatcher = try Dispatcher(name: "worker_\(index)", timeSource: timeSource)
             let worker = try ProxyWorker(
-                index: index, dispatcher: dispatcher, configuration: configuration, hosts: hosts, addresses: addresses, logger: logger)
+                index: index, dispatcher: dispatcher, configuration: configuration, hosts: hosts, addresses: addresses, logger: logger,
+                accessLog: accessLog)
             if index == 0 { addresses = worker.listenerAddresses }  // the others share worker 0's actual ports
             dispatchers.append(dispatcher)
             workers.append(DispatcherBound(worker, dispatcher: dispatcher))
@@ -100,6 +115,7 @@ public final class ProxyServer {
         for dispatcher in dispatchers { dispatcher.exit() }
         for thread in threads { thread.join() }
         threads.removeAll()
+        accessLog?.stop()
     }
 
     /// Starts the workers and runs the main loop until SIGINT or SIGTERM, re-resolving DNS

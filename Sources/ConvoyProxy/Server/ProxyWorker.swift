@@ -24,6 +24,10 @@ public final class ProxyWorker {
     @exclusivity(unchecked) private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
     /// Active health checks (on the worker that runs them).
     @exclusivity(unchecked) private var healthChecker: HealthChecker?
+    /// Where access-log lines go (nil: no access log), and this iteration's lines.
+    let accessLog: AccessLogWriter?
+    @exclusivity(unchecked) private var accessLogLines: [UInt8] = []
+    @exclusivity(unchecked) private var accessLogFlush: ScheduledCallback?
     /// Set while draining: called once when the last downstream connection has closed.
     @exclusivity(unchecked) private var onDrained: (() -> Void)?
     /// Mirrored requests in flight, kept alive here until they end.
@@ -33,8 +37,9 @@ public final class ProxyWorker {
     /// configured listener, in order; the actual ports when the configuration asked for port 0).
     /// Any thread, before the dispatcher runs.
     /// - Throws: ``NetworkError`` when a listener cannot bind.
-    public init(index: Int, dispatcher: Dispatcher, configuration: ProxyConfiguration, hosts: [[ResolvedHost]],
-                addresses: [SocketAddress], logger: Logger) throws {
+    init(index: Int, dispatcher: Dispatcher, configuration: ProxyConfiguration, hosts: [[ResolvedHost]],
+                addresses: [SocketAddress], logger: Logger, accessLog: AccessLogWriter? = nil) throws {
+        self.accessLog = accessLog
         self.index = index
         self.dispatcher = dispatcher
         self.configuration = configuration
@@ -79,6 +84,7 @@ public final class ProxyWorker {
         for session in sessions.values { session.abort() }
         for pool in pools.values { pool.closeAll() }
         dispatcher.run(.nonBlock)
+        flushAccessLog()
     }
 
     /// Replaces a cluster's hosts (DNS changed). Worker thread.
@@ -129,6 +135,21 @@ public final class ProxyWorker {
         let session = DownstreamSession(worker: self, connection: connection, listenerIndex: listener)
         sessions[ObjectIdentifier(session)] = session
         connection.initializeReadFilters()
+    }
+
+    /// Adds a request's access-log line; the iteration's lines go to the writer together.
+    func log(_ entry: AccessLogEntry) {
+        guard let accessLog else { return }
+        accessLog.format.render(entry, into: &accessLogLines)
+        if accessLogFlush == nil {
+            accessLogFlush = try? ScheduledCallback(dispatcher: dispatcher) { [unowned self] in self.flushAccessLog() }
+        }
+        accessLogFlush?.scheduleCurrentIteration()
+    }
+
+    private func flushAccessLog() {
+        accessLog?.submit(accessLogLines)
+        accessLogLines.removeAll(keepingCapacity: true)
     }
 
     func sessionClosed(_ session: DownstreamSession) {
