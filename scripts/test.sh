@@ -4,7 +4,7 @@
 # ThreadSanitizer (its own build folder, so no build invalidates another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --test-tools
 swift build --build-tests
 swift test --skip-build --disable-xctest
 swift test -c release --disable-xctest

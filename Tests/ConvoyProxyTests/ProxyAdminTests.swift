@@ -139,4 +139,48 @@ struct ProxyAdminTests {
             #expect(try Self.get(admin, "/ready").status == 503)
         }
     }
+
+    @Test("a real Prometheus server scrapes /stats/prometheus (skipped, with a message, where prometheus is not installed)")
+    func prometheusScrape() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus") else {
+            print("prometheusScrape: skipped — /usr/bin/prometheus is missing (apt-get install prometheus)")
+            return
+        }
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try Self.withAdmin(v1, v2) { address, admin, _ in
+            let client = try BlockingHTTPClient(address)
+            for _ in 0..<7 { _ = try client.request("GET", "/") }
+            let directory = "/tmp/convoy-prometheus-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try """
+                global: {scrape_interval: 1s, evaluation_interval: 1s}
+                scrape_configs:
+                - job_name: convoy
+                  metrics_path: /stats/prometheus
+                  static_configs: [{targets: ["\(admin)"]}]
+                """.write(toFile: directory + "/prometheus.yml", atomically: true, encoding: .utf8)
+            let web = LoopbackSocket.unusedAddress()
+            let prometheus = try ChildProcess("/usr/bin/prometheus", [
+                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
+                "--web.listen-address=\(web)", "--log.level=warn",
+            ])
+            defer {
+                prometheus.signal(SIGTERM)
+                prometheus.wait()
+            }
+            // Prometheus's own API: the scraped counter, once a scrape has happened.
+            var answer = ""
+            let scraped = eventually(limit: .seconds(30)) {
+                guard let client = try? BlockingHTTPClient(web),
+                      let response = try? client.request("GET", "/api/v1/query?query=convoy_downstream_requests_total") else { return false }
+                answer = response.text
+                return answer.contains("\"7\"")
+            }
+            #expect(scraped, "Prometheus never saw the counter: \(answer)\n\(prometheus.output)")
+            let up = try BlockingHTTPClient(web).request("GET", "/api/v1/query?query=up%7Bjob%3D%22convoy%22%7D").text
+            #expect(up.contains("\"1\""), "the scrape target is up: \(up)")
+        }
+    }
 }
