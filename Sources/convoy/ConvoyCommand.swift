@@ -49,7 +49,7 @@ extension ConvoyCommand {
             }
             for warning in loaded.warnings { logger.warning("\(warning)") }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-            let server = try ProxyServer(configuration: loaded, concurrency: concurrency, logger: logger)
+            let server = try ProxyServer(configuration: loaded, configurationPath: config, concurrency: concurrency, logger: logger)
             try server.run()
         }
     }

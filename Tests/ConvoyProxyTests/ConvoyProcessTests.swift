@@ -125,6 +125,41 @@ struct ConvoyProcessTests {
         #expect(peakKilobytes - baselineKilobytes < 40 * 1024, "RSS \(baselineKilobytes) kB at start, peak \(peakKilobytes) kB")
     }
 
+    @Test("SIGHUP and POST /reload re-read the configuration file; a bad file is refused with its errors")
+    func reloadSignalAndAdmin() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let port = LoopbackSocket.unusedAddress().port!, adminPort = LoopbackSocket.unusedAddress().port!
+        func config(_ subset: String) -> String {
+            ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: "  - route: [{destination: {host: catalog.test, subset: \(subset)}}]")
+                .replacingPort(port) + "\n---\napiVersion: convoy/v1alpha1\nkind: Bootstrap\nspec:\n  admin: {address: \"127.0.0.1:\(adminPort)\"}\n"
+        }
+        let path = write(config("v1"))
+        defer { unlink(path) }
+        let process = try ChildProcess(convoy, ["run", "-c", path, "--concurrency", "2", "--log-level", "info"])
+        defer {
+            process.signal(SIGTERM)
+            process.wait()
+        }
+        let address = SocketAddress(ip: "127.0.0.1", port: port)!, admin = SocketAddress(ip: "127.0.0.1", port: adminPort)!
+        try #require(eventually { (try? BlockingHTTPClient(admin)) != nil }, "\(process.output)")
+        #expect(try BlockingHTTPClient(address).request("GET", "/").header("x-backend") == "v1")
+
+        try config("v2").write(toFile: path, atomically: true, encoding: .utf8)
+        process.signal(SIGHUP)
+        #expect(eventually { (try? BlockingHTTPClient(address).request("GET", "/").header("x-backend")) == "v2" }, "\(process.output)")
+
+        try "kind: VirtualService\nspec: {hosts: [x]}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let refused = try BlockingHTTPClient(admin).request("POST", "/reload")
+        #expect(refused.status == 400 && refused.text.contains("\(path):1:1: error:"), "\(refused.text)")
+        #expect(try BlockingHTTPClient(address).request("GET", "/").header("x-backend") == "v2", "still serving")
+
+        try config("v1").write(toFile: path, atomically: true, encoding: .utf8)
+        let accepted = try BlockingHTTPClient(admin).request("POST", "/reload")
+        #expect(accepted.status == 200 && accepted.text.hasPrefix("reloaded"))
+        #expect(try BlockingHTTPClient(address).request("GET", "/").header("x-backend") == "v1")
+    }
+
     private static let slowRoute = """
       - match: [{uri: {prefix: /slow}}]
         route: [{destination: {host: catalog.test, subset: v1}}]

@@ -34,10 +34,12 @@ final class AdminRoutes: Sendable {
         ("POST", "/healthcheck/fail", "make /ready answer 503 (take this proxy out of a load balancer)"),
         ("POST", "/healthcheck/ok", "make /ready answer 200 again"),
         ("POST", "/drain_listeners", "stop accepting new connections"),
+        ("POST", "/reload", "read the configuration file again; a bad one is rejected with its errors"),
     ]
 
     private let version: String
-    private let configuration: ProxyConfiguration
+    private let configuration: @Sendable () -> ProxyConfiguration
+    private let reload: @Sendable () -> (reloaded: Bool, message: String)
     private let workerCount: Int
     private let stats: @Sendable () -> [ProxyWorkerStats]
     private let drainListeners: @Sendable () -> Void
@@ -45,10 +47,12 @@ final class AdminRoutes: Sendable {
     private let healthCheckFailed = Atomic<Bool>(false)
     private let draining = Atomic<Bool>(false)
 
-    init(version: String, configuration: ProxyConfiguration, workerCount: Int,
-         stats: @escaping @Sendable () -> [ProxyWorkerStats], drainListeners: @escaping @Sendable () -> Void) {
+    init(version: String, configuration: @escaping @Sendable () -> ProxyConfiguration, workerCount: Int,
+         stats: @escaping @Sendable () -> [ProxyWorkerStats], reload: @escaping @Sendable () -> (reloaded: Bool, message: String),
+         drainListeners: @escaping @Sendable () -> Void) {
         self.version = version
         self.configuration = configuration
+        self.reload = reload
         self.workerCount = workerCount
         self.stats = stats
         self.drainListeners = drainListeners
@@ -88,11 +92,15 @@ final class AdminRoutes: Sendable {
             return clusters(json: query["format"] == "json")
         case "/config_dump":
             guard method == .get else { return Self.methodNotAllowed("GET") }
-            return .json(ConfigDump.json(configuration))
+            return .json(ConfigDump.json(configuration()))
         case "/healthcheck/fail", "/healthcheck/ok":
             guard method == .post else { return Self.methodNotAllowed("POST") }
             healthCheckFailed.store(path == "/healthcheck/fail", ordering: .relaxed)
             return .text("OK\n")
+        case "/reload":
+            guard method == .post else { return Self.methodNotAllowed("POST") }
+            let outcome = reload()
+            return .text(outcome.message, status: outcome.reloaded ? 200 : 400)
         case "/drain_listeners":
             guard method == .post else { return Self.methodNotAllowed("POST") }
             if !draining.exchange(true, ordering: .relaxed) { drainListeners() }
@@ -105,7 +113,7 @@ final class AdminRoutes: Sendable {
     private func serverInfo() -> String {
         let uptime = (SystemTimeSource().now() - started).components.seconds
         let state = healthCheckFailed.load(ordering: .relaxed) ? "FAILING_HEALTH_CHECK" : draining.load(ordering: .relaxed) ? "DRAINING" : "LIVE"
-        let listeners = configuration.listeners.map { "\"\($0.address)\"" }.joined(separator: ",")
+        let listeners = configuration().listeners.map { "\"\($0.address)\"" }.joined(separator: ",")
         return "{\"version\":\"\(version)\",\"state\":\"\(state)\",\"uptime_seconds\":\(uptime),\"concurrency\":\(workerCount),\"listeners\":[\(listeners)]}\n"
     }
 

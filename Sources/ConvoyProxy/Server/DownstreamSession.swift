@@ -25,7 +25,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     // sessions only run from that loop), and a checked unowned costs ~25 instructions per use.
     private unowned(unsafe) let worker: ProxyWorker
     private let connection: Connection
-    private let listenerIndex: Int
+    private let slot: ListenerSlot
+    /// The clusters of the configuration the current stream started with (a reload does not move
+    /// a stream in progress).
+    @exclusivity(unchecked) private var streamClusters: [WorkerCluster] = []
     @exclusivity(unchecked) private var codec: HTTP1ServerCodec!
     private let clientAddress: String
 
@@ -94,10 +97,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     /// since the two never run at once (a timer costs an idle connection ~300 bytes).
     @exclusivity(unchecked) private var streamTimer: DeadlineTimer?
 
-    init(worker: ProxyWorker, connection: Connection, listenerIndex: Int) {
+    init(worker: ProxyWorker, connection: Connection, slot: ListenerSlot) {
         self.worker = worker
         self.connection = connection
-        self.listenerIndex = listenerIndex
+        self.slot = slot
         var address = connection.remoteAddress?.description ?? ""
         if let colon = address.lastIndex(of: ":") { address = String(address[..<colon]) }
         if address.hasPrefix("[") { address = String(address.dropFirst().dropLast()) }
@@ -200,11 +203,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         touch()
         armStreamIdleTimer()
 
-        let configuration = worker.configuration
-        guard listenerIndex < configuration.listeners.count else {
+        guard let table = slot.routes else {
             return reply(404, "no route: the listener is no longer configured\n")
         }
-        let table = configuration.listeners[listenerIndex].routes
+        streamClusters = worker.clusters
         let request = RouteRequest(head: head, scheme: "http", listenerPort: connection.localAddress?.port ?? 0, sourceAddress: connection.remoteAddress)
         guard let selection = table.route(for: request) else {
             logEntry?.flags = "NR"
@@ -224,7 +226,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             // Sticky canary: with a consistent-hash key, the weighted pick follows the key, so a
             // client stays on its subset while the weights stay the same (Istio picks at random).
             let stickyDraw = destinations.destinations.count > 1
-                ? worker.clusters[destinations.destinations[0].clusterIndex].requestHash(request).map { StableHash.mix($0 ^ 0x9e37_79b9) }
+                ? streamClusters[destinations.destinations[0].clusterIndex].requestHash(request).map { StableHash.mix($0 ^ 0x9e37_79b9) }
                 : nil
             let destination = destinations.pick(stickyDraw ?? worker.random.next())
             self.destination = destination
@@ -294,7 +296,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
         worker.count { $0.upstreamRequests += 1 }
         for policy in route.mirrors where policy.draws(&worker.random) {
-            let mirror = MirrorStream(worker: worker, cluster: worker.clusters[policy.clusterIndex], head: upstreamHead, hasBody: requestHasBody)
+            let mirror = MirrorStream(worker: worker, cluster: streamClusters[policy.clusterIndex], head: upstreamHead, hasBody: requestHasBody)
             worker.mirrorStarted(mirror)
             if requestHasBody { mirrors.append(mirror) }
             mirror.start(for: request, timeout: route.timeout ?? Self.mirrorTimeout)
@@ -311,7 +313,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     /// One try: a host (on a retry, preferably one not tried yet) and a pooled connection to it.
     private func startAttempt() {
         guard streamActive, let destination, let routeRequest else { return }
-        let cluster = worker.clusters[destination.clusterIndex]
+        let cluster = streamClusters[destination.clusterIndex]
         let avoiding = retryPolicy?.avoidsPreviousHosts == true ? triedHosts : []
         guard let host = cluster.pickHost(for: routeRequest, random: &worker.random, avoiding: avoiding) else {
             return fail(.noHealthyUpstream)
@@ -818,6 +820,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         replayBody = nil
         attempt = 0
         triedHosts.removeAll(keepingCapacity: true)
+        streamClusters = []
         if let retrySlot {
             retrySlot.retryFinished()
             self.retrySlot = nil

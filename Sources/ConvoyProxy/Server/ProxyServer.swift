@@ -14,16 +14,16 @@ import Glibc
 /// ``ProxyConfiguration``. The main thread resolves DNS clusters and, in ``run()``, handles
 /// signals. Confined to the thread that created it (the main thread), except where noted.
 public final class ProxyServer {
-    /// The configuration being served. Main thread.
-    public let configuration: ProxyConfiguration
+    /// The configuration new requests use (it changes on reload). Any thread.
+    public var configuration: ProxyConfiguration { reloader.configuration }
     /// The bound listener addresses, in configuration order (actual ports when port 0 was asked
-    /// for). Main thread.
-    public let listenerAddresses: [SocketAddress]
+    /// for). Any thread.
+    public var listenerAddresses: [SocketAddress] { reloader.listenerAddresses }
     private let logger: Logger
     private var workers: [DispatcherBound<ProxyWorker>] = []
     private var dispatchers: [Dispatcher] = []
     private var threads: [PosixThread] = []
-    private var hosts: [[ResolvedHost]]
+    private let reloader: ConfigurationReloader
     private let servesAdmin: Bool
     private let accessLog: AccessLogWriter?
     private var admin: AdminServer?
@@ -35,11 +35,12 @@ public final class ProxyServer {
     public var adminAddress: SocketAddress? { admin?.address }
 
     /// Resolves the clusters' endpoints (blocking on DNS) and binds every worker's listeners.
-    /// The workers' timers follow `timeSource` (a simulated clock in tests); `admin: false` leaves
+    /// `configurationPath` is what ``reload()`` (SIGHUP, `POST /reload`) reads again. The
+    /// workers' timers follow `timeSource` (a simulated clock in tests); `admin: false` leaves
     /// the admin listener out (embedders and tests that run many proxies). Main thread.
     /// - Throws: ``NetworkError`` when a listener cannot bind, ``DispatcherError`` when a
     ///   dispatcher cannot be created.
-    public init(configuration: ProxyConfiguration, concurrency: Int? = nil, logger: Logger,
+    public init(configuration: ProxyConfiguration, configurationPath: String? = nil, concurrency: Int? = nil, logger: Logger,
                 timeSource: any TimeSource = SystemTimeSource(), admin: Bool = true) throws {
         servesAdmin = admin
         if let settings = configuration.bootstrap.accessLog {
@@ -55,9 +56,8 @@ public final class ProxyServer {
         } else {
             accessLog = nil
         }
-        self.configuration = configuration
         self.logger = logger
-        hosts = configuration.clusters.map { HostResolver.resolve($0, logger: logger) }
+        let hosts = configuration.clusters.map { HostResolver.resolve($0, logger: logger) }
         for (cluster, resolved) in zip(configuration.clusters, hosts) where resolved.isEmpty {
             logger.warning("\(cluster.name) has no endpoints: its requests get 503")
         }
@@ -72,7 +72,20 @@ public final class ProxyServer {
             dispatchers.append(dispatcher)
             workers.append(DispatcherBound(worker, dispatcher: dispatcher))
         }
-        listenerAddresses = addresses
+        reloader = ConfigurationReloader(
+            path: configurationPath, configuration: configuration, hosts: hosts, listenerAddresses: addresses,
+            workers: workers, logger: logger)
+    }
+
+    /// Reads the configuration file again and, when it is valid, swaps it into every worker
+    /// (new requests use it; requests in progress finish on theirs; listeners whose address stays
+    /// keep their socket). A bad file changes nothing. Any thread but a worker's.
+    @discardableResult
+    public func reload() -> (reloaded: Bool, message: String) {
+        switch reloader.reload() {
+        case .reloaded(let summary): (true, summary)
+        case .rejected(let reason): (false, reason)
+        }
     }
 
     /// Starts the worker threads. Main thread; once.
@@ -96,9 +109,16 @@ public final class ProxyServer {
             logger.info("listening on http://\(address) (\(listener.routes.virtualHosts.count) virtual hosts), \(workers.count) workers")
         }
         if servesAdmin {
+            let reloader = self.reloader
             let routes = AdminRoutes(
-                version: Self.version, configuration: configuration, workerCount: workers.count,
+                version: Self.version, configuration: { reloader.configuration }, workerCount: workers.count,
                 stats: { [allWorkers] in Self.gatherStats(allWorkers) },
+                reload: {
+                    switch reloader.reload() {
+                    case .reloaded(let summary): (true, summary)
+                    case .rejected(let reason): (false, reason)
+                    }
+                },
                 drainListeners: { [allWorkers] in
                     for worker in allWorkers { worker.dispatcher.post { worker.value.stopAccepting() } }
                 })
@@ -160,34 +180,27 @@ public final class ProxyServer {
         }
         let interrupt = try SignalEvent(dispatcher: main, signal: SIGINT, stop)
         let terminate = try SignalEvent(dispatcher: main, signal: SIGTERM, stop)
-        var refresh: TimerEvent?
-        let dnsClusters = configuration.clusters.indices.compactMap { index -> (Int, Duration)? in
-            if case .dns(let every) = configuration.clusters[index].discovery { return (index, every) }
-            return nil
+        // SIGHUP reloads the configuration file.
+        let hangup = try SignalEvent(dispatcher: main, signal: SIGHUP) { [reloader, logger] in
+            logger.info("SIGHUP: reloading")
+            _ = reloader.reload()
         }
-        if let every = dnsClusters.map(\.1).min() {
-            refresh = try TimerEvent(dispatcher: main) { [unowned self] in
-                self.refreshDNS(dnsClusters.map(\.0))
-                refresh?.enable(after: every)
-            }
+        // DNS clusters are re-resolved at the shortest refresh among them (of the configuration
+        // at start; a reload that adds DNS clusters gets them refreshed at that pace, or 5 s).
+        var refresh: TimerEvent?
+        let every = configuration.clusters.compactMap { cluster -> Duration? in
+            if case .dns(let every) = cluster.discovery { return every }
+            return nil
+        }.min() ?? .seconds(5)
+        refresh = try TimerEvent(dispatcher: main) { [reloader] in
+            reloader.refreshDNS()
             refresh?.enable(after: every)
         }
+        refresh?.enable(after: every)
         main.run(.untilExit)
         refresh = nil
         self.stop()
-        withExtendedLifetime((interrupt, terminate, deadline)) {}
-    }
-
-    private func refreshDNS(_ clusters: [Int]) {
-        for index in clusters {
-            let resolved = HostResolver.resolve(configuration.clusters[index], logger: logger)
-            guard resolved != hosts[index] else { continue }
-            logger.info("DNS: \(configuration.clusters[index].name) now has \(resolved.map { $0.address.description })")
-            hosts[index] = resolved
-            for worker in workers {
-                worker.dispatcher.post { worker.value.updateHosts(cluster: index, hosts: resolved) }
-            }
-        }
+        withExtendedLifetime((interrupt, terminate, deadline, hangup)) {}
     }
 
     /// Each worker's counters, read on the workers' threads. Main thread (blocks until every

@@ -20,7 +20,8 @@ public final class ProxyWorker {
     @exclusivity(unchecked) var random = FastRandom()
     @exclusivity(unchecked) private(set) var clusters: [WorkerCluster]
     @exclusivity(unchecked) private var pools: [SocketAddress: UpstreamPool] = [:]
-    @exclusivity(unchecked) private var listeners: [Listener] = []
+    /// The configured listeners, in configuration order.
+    @exclusivity(unchecked) private var slots: [ListenerSlot] = []
     @exclusivity(unchecked) private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
     /// Active health checks (on the worker that runs them).
     @exclusivity(unchecked) private var healthChecker: HealthChecker?
@@ -45,17 +46,59 @@ public final class ProxyWorker {
         self.configuration = configuration
         self.logger = logger
         clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
-        for (listenerIndex, address) in addresses.enumerated() {
-            let listener = try Listener(dispatcher: dispatcher, address: address, reusePort: true) { [unowned self] connection in
-                self.accept(connection, listener: listenerIndex)
-            }
-            listener.onAcceptError = { [logger] error in logger.warning("accept on \(address): \(error)") }
-            listeners.append(listener)
+        for (listenerConfig, address) in zip(configuration.listeners, addresses) {
+            let slot = ListenerSlot(configuredAddress: listenerConfig.address, routes: listenerConfig.routes)
+            slot.listener = try makeListener(address, slot: slot)
+            slots.append(slot)
         }
     }
 
+    private func makeListener(_ address: SocketAddress, slot: ListenerSlot) throws -> Listener {
+        let listener = try Listener(dispatcher: dispatcher, address: address, reusePort: true) { [unowned self, unowned slot] connection in
+            self.accept(connection, slot: slot)
+        }
+        listener.onAcceptError = { [logger] error in logger.warning("accept on \(address): \(error)") }
+        return listener
+    }
+
     /// The bound listener addresses, in configuration order. Worker thread (or before running).
-    public var listenerAddresses: [SocketAddress] { listeners.map(\.localAddress) }
+    public var listenerAddresses: [SocketAddress] { slots.compactMap { $0.listener?.localAddress } }
+
+    /// Switches new requests to `configuration` (a reload): listeners whose configured address
+    /// stays keep their socket and take the new routes, new ones are bound (at `addresses`, in
+    /// configuration order: the actual addresses worker 0 bound, or nil to bind as configured),
+    /// dropped ones close; clusters start afresh with `hosts`. Streams in progress finish on the
+    /// configuration they started with. Returns the listeners' actual addresses. Worker thread.
+    /// - Throws: ``NetworkError`` when a new listener cannot bind (nothing is changed then).
+    func apply(_ configuration: ProxyConfiguration, hosts: [[ResolvedHost]], addresses: [SocketAddress]?) throws -> [SocketAddress] {
+        var newSlots: [ListenerSlot] = []
+        var bound: [ListenerSlot] = []
+        do {
+            for (index, listenerConfig) in configuration.listeners.enumerated() {
+                if let kept = slots.first(where: { $0.configuredAddress == listenerConfig.address }), kept.listener != nil {
+                    newSlots.append(kept)
+                    continue
+                }
+                let slot = ListenerSlot(configuredAddress: listenerConfig.address, routes: listenerConfig.routes)
+                slot.listener = try makeListener(addresses?[index] ?? listenerConfig.address, slot: slot)
+                bound.append(slot)
+                newSlots.append(slot)
+            }
+        } catch {
+            for slot in bound { slot.listener = nil }
+            throw error
+        }
+        for (slot, listenerConfig) in zip(newSlots, configuration.listeners) { slot.routes = listenerConfig.routes }
+        for slot in slots where !newSlots.contains(where: { $0 === slot }) {
+            slot.routes = nil
+            slot.listener = nil
+        }
+        slots = newSlots
+        self.configuration = configuration
+        clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
+        healthChecker?.update(clusters: clusters)
+        return slots.map { $0.listener!.localAddress }
+    }
 
     /// Connections to upstreams opened and requests they carried, over all pools. Worker thread.
     public var upstreamConnectionsOpened: Int { pools.values.reduce(0) { $0 + $1.connectionsOpened } }
@@ -80,17 +123,18 @@ public final class ProxyWorker {
     public func run() {
         dispatcher.run(.untilExit)
         healthChecker?.stop()
-        listeners.removeAll()
+        for slot in slots { slot.listener = nil }
         for session in sessions.values { session.abort() }
         for pool in pools.values { pool.closeAll() }
         dispatcher.run(.nonBlock)
         flushAccessLog()
     }
 
-    /// Replaces a cluster's hosts (DNS changed). Worker thread.
-    public func updateHosts(cluster index: Int, hosts: [ResolvedHost]) {
-        guard index < clusters.count else { return }
-        clusters[index].update(hosts: hosts)
+    /// Replaces a cluster's hosts (DNS changed); found by name, since a reload may have moved it.
+    /// Worker thread.
+    public func updateHosts(cluster name: String, hosts: [ResolvedHost]) {
+        guard let cluster = clusters.first(where: { $0.config.name == name }) else { return }
+        cluster.update(hosts: hosts)
         healthChecker?.update(clusters: clusters)
     }
 
@@ -113,7 +157,7 @@ public final class ProxyWorker {
     /// Closes every listener socket (draining): new connections are refused, open ones carry on.
     /// Worker thread.
     public func stopAccepting() {
-        listeners.removeAll()
+        for slot in slots { slot.listener = nil }
     }
 
     /// An endpoint's active health changed. Worker thread.
@@ -130,9 +174,9 @@ public final class ProxyWorker {
         return pool
     }
 
-    private func accept(_ connection: Connection, listener: Int) {
+    private func accept(_ connection: Connection, slot: ListenerSlot) {
         stats.downstreamConnections += 1
-        let session = DownstreamSession(worker: self, connection: connection, listenerIndex: listener)
+        let session = DownstreamSession(worker: self, connection: connection, slot: slot)
         sessions[ObjectIdentifier(session)] = session
         connection.initializeReadFilters()
     }
