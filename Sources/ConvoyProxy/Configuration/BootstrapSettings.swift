@@ -46,6 +46,8 @@ public struct BootstrapSettings: Sendable {
     public var connectionIdleTimeout: Duration? = .seconds(3600)
     /// Bytes buffered per connection before reading pauses (Envoy's 1 MiB). Any thread.
     public var connectionBufferLimit = 1 << 20
+    /// Give each request a new span id for this hop (`traceparent` parent id, B3 span id). Any thread.
+    public var newSpanPerHop = false
     /// Active health checks by ServiceEntry host (and port, when given). Any thread.
     public var healthChecks: [HealthCheckTarget] = []
 
@@ -76,7 +78,7 @@ public struct BootstrapSettings: Sendable {
     /// order, for the checks that need the rest of the configuration.
     init(_ document: ConfigDocument, healthCheckNodes: inout [ConfigNode]) {
         let spec = document.spec
-        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "timeouts", "connectionBufferLimitBytes", "healthChecks"]) else { return }
+        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "timeouts", "connectionBufferLimitBytes", "healthChecks", "tracing"]) else { return }
         if let admin = fields["admin"]?.fields(["address"]), let node = admin["address"], let text = node.string() {
             if let address = SocketAddress(text) { adminAddress = address } else { node.error("'\(text)' is not an address (e.g. 127.0.0.1:15000)") }
         }
@@ -114,6 +116,9 @@ public struct BootstrapSettings: Sendable {
             if let node = timeouts["connectionIdle"], let value = node.duration(minimum: .zero) { connectionIdleTimeout = value == .zero ? nil : value }
         }
         if let value = fields["connectionBufferLimitBytes"]?.int(in: 16384...(1 << 30)) { connectionBufferLimit = value }
+        if let tracing = fields["tracing"]?.fields(["newSpanPerHop"]), let value = tracing["newSpanPerHop"]?.bool() {
+            newSpanPerHop = value
+        }
         for node in fields["healthChecks"]?.list() ?? [] {
             guard let check = node.fields(["host", "port", "path", "interval", "timeout", "healthyThreshold", "unhealthyThreshold"]) else { continue }
             guard let host = check["host"]?.string(), let path = check["path"]?.string() else {

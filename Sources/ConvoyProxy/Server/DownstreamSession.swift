@@ -356,6 +356,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         if let authority = route.rewrite?.authority {
             headers.set(name: "host", value: authority)
         }
+        if worker.configuration.bootstrap.newSpanPerHop {
+            TraceContext.startHop(&headers, random: &worker.random)
+        }
         route.requestHeaders.apply(to: &headers)
         destination.requestHeaders.apply(to: &headers)
     }
