@@ -35,7 +35,8 @@ extension ConvoyCommand {
         var logLevel: String = "info"
 
         func run() throws {
-            let logger = try makeLogger(logLevel)
+            let logLevelControl = LogLevelControl(.info)
+            let logger = try makeLogger(logLevel, control: logLevelControl)
             let loaded: ProxyConfiguration
             do throws(ConfigurationError) {
                 if let config {
@@ -49,7 +50,8 @@ extension ConvoyCommand {
             }
             for warning in loaded.warnings { logger.warning("\(warning)") }
             if let concurrency, concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
-            let server = try ProxyServer(configuration: loaded, configurationPath: config, concurrency: concurrency, logger: logger)
+            let server = try ProxyServer(
+                configuration: loaded, configurationPath: config, concurrency: concurrency, logger: logger, logLevel: logLevelControl)
             try server.run()
         }
     }
@@ -91,16 +93,18 @@ private func printDiagnostics(_ diagnostics: [ConfigDiagnostic]) {
     }
 }
 
-private func makeLogger(_ level: String) throws -> Logger {
+/// The process's logger, on standard error, at `level` — adjustable later through `control`
+/// (the admin's `POST /logging`).
+private func makeLogger(_ level: String, control: LogLevelControl? = nil) throws -> Logger {
     guard let parsed = Logger.Level(rawValue: level) else {
         throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
     }
+    let control = control ?? LogLevelControl(parsed)
+    control.level = parsed
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = parsed
-        return handler
+        var stream = StreamLogHandler.standardError(label: label)
+        stream.logLevel = .trace  // the adjustable wrapper decides
+        return AdjustableLogHandler(wrapping: stream, control: control)
     }
-    var logger = Logger(label: "convoy")
-    logger.logLevel = parsed
-    return logger
+    return Logger(label: "convoy")
 }

@@ -84,6 +84,10 @@ struct ConvoyProcessTests {
         #expect(try BlockingHTTPClient(admin).request("GET", "/ready").text == "LIVE\n")
         let metrics = try BlockingHTTPClient(admin).request("GET", "/stats/prometheus").text
         #expect(metrics.contains("convoy_downstream_requests_total 1\n"), "\(metrics)")
+        #expect(try BlockingHTTPClient(admin).request("GET", "/logging").text == "level: info\n")
+        #expect(try BlockingHTTPClient(admin).request("POST", "/logging?level=debug").text == "level: debug\n")
+        #expect(try BlockingHTTPClient(admin).request("GET", "/logging").text == "level: debug\n")
+        #expect(try BlockingHTTPClient(admin).request("POST", "/logging?level=loud").status == 400)
         process.signal(SIGTERM)
         #expect(process.wait() == 0, "\(process.output)")
     }

@@ -1,6 +1,7 @@
 import ConvoyDispatcher
 import ConvoyHTTP1
 import ConvoyRouter
+import Logging
 import Synchronization
 
 /// An admin answer. A plain value.
@@ -35,11 +36,13 @@ final class AdminRoutes: Sendable {
         ("POST", "/healthcheck/ok", "make /ready answer 200 again"),
         ("POST", "/drain_listeners", "stop accepting new connections"),
         ("POST", "/reload", "read the configuration file again; a bad one is rejected with its errors"),
+        ("POST", "/logging?level=LEVEL", "change the log level (trace, debug, info, notice, warning, error, critical); GET shows it"),
     ]
 
     private let version: String
     private let configuration: @Sendable () -> ProxyConfiguration
     private let reload: @Sendable () -> (reloaded: Bool, message: String)
+    private let logLevel: LogLevelControl?
     private let workerCount: Int
     private let stats: @Sendable () -> [ProxyWorkerStats]
     private let drainListeners: @Sendable () -> Void
@@ -49,8 +52,9 @@ final class AdminRoutes: Sendable {
 
     init(version: String, configuration: @escaping @Sendable () -> ProxyConfiguration, workerCount: Int,
          stats: @escaping @Sendable () -> [ProxyWorkerStats], reload: @escaping @Sendable () -> (reloaded: Bool, message: String),
-         drainListeners: @escaping @Sendable () -> Void) {
+         drainListeners: @escaping @Sendable () -> Void, logLevel: LogLevelControl?) {
         self.version = version
+        self.logLevel = logLevel
         self.configuration = configuration
         self.reload = reload
         self.workerCount = workerCount
@@ -101,6 +105,15 @@ final class AdminRoutes: Sendable {
             guard method == .post else { return Self.methodNotAllowed("POST") }
             let outcome = reload()
             return .text(outcome.message, status: outcome.reloaded ? 200 : 400)
+        case "/logging":
+            guard let logLevel else { return .text("the log level is fixed (convoy was not started with an adjustable logger)\n", status: 501) }
+            if method == .get { return .text("level: \(logLevel.level)\n") }
+            guard method == .post else { return Self.methodNotAllowed("GET, POST") }
+            guard let text = query["level"], let level = Logger.Level(rawValue: text) else {
+                return .text("give ?level= one of trace, debug, info, notice, warning, error, critical\n", status: 400)
+            }
+            logLevel.level = level
+            return .text("level: \(level)\n")
         case "/drain_listeners":
             guard method == .post else { return Self.methodNotAllowed("POST") }
             if !draining.exchange(true, ordering: .relaxed) { drainListeners() }

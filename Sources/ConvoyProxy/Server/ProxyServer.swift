@@ -24,6 +24,7 @@ public final class ProxyServer {
     private var dispatchers: [Dispatcher] = []
     private var threads: [PosixThread] = []
     private let reloader: ConfigurationReloader
+    private let logLevel: LogLevelControl?
     private let servesAdmin: Bool
     private let accessLog: AccessLogWriter?
     private var admin: AdminServer?
@@ -35,13 +36,15 @@ public final class ProxyServer {
     public var adminAddress: SocketAddress? { admin?.address }
 
     /// Resolves the clusters' endpoints (blocking on DNS) and binds every worker's listeners.
-    /// `configurationPath` is what ``reload()`` (SIGHUP, `POST /reload`) reads again. The
+    /// `configurationPath` is what ``reload()`` (SIGHUP, `POST /reload`) reads again; `logLevel`,
+    /// when the logger's handler follows one, is what `POST /logging` changes. The
     /// workers' timers follow `timeSource` (a simulated clock in tests); `admin: false` leaves
     /// the admin listener out (embedders and tests that run many proxies). Main thread.
     /// - Throws: ``NetworkError`` when a listener cannot bind, ``DispatcherError`` when a
     ///   dispatcher cannot be created.
     public init(configuration: ProxyConfiguration, configurationPath: String? = nil, concurrency: Int? = nil, logger: Logger,
-                timeSource: any TimeSource = SystemTimeSource(), admin: Bool = true) throws {
+                logLevel: LogLevelControl? = nil, timeSource: any TimeSource = SystemTimeSource(), admin: Bool = true) throws {
+        self.logLevel = logLevel
         servesAdmin = admin
         if let settings = configuration.bootstrap.accessLog {
             let format: AccessLogFormat
@@ -121,7 +124,8 @@ public final class ProxyServer {
                 },
                 drainListeners: { [allWorkers] in
                     for worker in allWorkers { worker.dispatcher.post { worker.value.stopAccepting() } }
-                })
+                },
+                logLevel: logLevel)
             let admin = try AdminServer(address: configuration.bootstrap.adminAddress, routes: routes)
             self.admin = admin
             logger.info("admin on http://\(admin.address)")
