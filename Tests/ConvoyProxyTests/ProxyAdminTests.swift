@@ -183,4 +183,33 @@ struct ProxyAdminTests {
             #expect(up.contains("\"1\""), "the scrape target is up: \(up)")
         }
     }
+
+    @Test("the dashboard loads in headless Chromium, shows the running configuration's clusters, and logs no console errors (skipped where chromium is missing)")
+    func dashboardInChromium() throws {
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            print("dashboardInChromium: skipped — chromium is not installed (apt-get install chromium)")
+            return
+        }
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try Self.withAdmin(v1, v2) { address, admin, _ in
+            _ = try BlockingHTTPClient(address).request("GET", "/")
+            let page = try Self.get(admin, "/")
+            #expect(page.status == 200 && page.header("content-type")?.hasPrefix("text/html") == true)
+            let profile = "/tmp/convoy-chromium-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            defer { try? FileManager.default.removeItem(atPath: profile) }
+            let browser = try ChildProcess(chromium, [
+                "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)",
+                "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0", "--dump-dom", "http://\(admin)/",
+            ])
+            #expect(browser.wait() == 0, "\(browser.output)")
+            let output = browser.output
+            #expect(output.contains("<td>outbound|80|v1|catalog.test</td><td>\(v1.address)</td><td class=\"healthy\">healthy</td>"),
+                    "the cluster table was filled in: \(output)")
+            #expect(output.contains("<div id=\"status\">version \(ProxyServer.version) · LIVE"), "the status line was filled in")
+            #expect(output.contains("<li>http://\(address)</li>"), "the listener's actual address")
+            let consoleErrors = output.split(separator: "\n").filter { $0.contains("CONSOLE") || $0.contains("Uncaught") }
+            #expect(consoleErrors.isEmpty, "console: \(consoleErrors)")
+        }
+    }
 }

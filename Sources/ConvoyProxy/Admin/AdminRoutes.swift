@@ -1,5 +1,6 @@
 import ConvoyDispatcher
 import ConvoyHTTP1
+import ConvoyNetwork
 import ConvoyRouter
 import Logging
 import Synchronization
@@ -26,6 +27,8 @@ struct AdminResponse: Sendable {
 final class AdminRoutes: Sendable {
     /// The endpoints, for the index and 404 answers.
     static let endpoints: [(method: String, path: String, what: String)] = [
+        ("GET", "/", "the dashboard (HTML): listeners, clusters with endpoint health, rates and latencies"),
+        ("GET", "/help", "this list"),
         ("GET", "/ready", "200 LIVE when serving, 503 after /healthcheck/fail"),
         ("GET", "/server_info", "version, state, uptime, workers (JSON)"),
         ("GET", "/stats", "every counter and gauge as name: value (?format=json)"),
@@ -41,6 +44,7 @@ final class AdminRoutes: Sendable {
 
     private let version: String
     private let configuration: @Sendable () -> ProxyConfiguration
+    private let listenerAddresses: @Sendable () -> [SocketAddress]
     private let reload: @Sendable () -> (reloaded: Bool, message: String)
     private let logLevel: LogLevelControl?
     private let workerCount: Int
@@ -50,12 +54,14 @@ final class AdminRoutes: Sendable {
     private let healthCheckFailed = Atomic<Bool>(false)
     private let draining = Atomic<Bool>(false)
 
-    init(version: String, configuration: @escaping @Sendable () -> ProxyConfiguration, workerCount: Int,
+    init(version: String, configuration: @escaping @Sendable () -> ProxyConfiguration,
+         listenerAddresses: @escaping @Sendable () -> [SocketAddress], workerCount: Int,
          stats: @escaping @Sendable () -> [ProxyWorkerStats], reload: @escaping @Sendable () -> (reloaded: Bool, message: String),
          drainListeners: @escaping @Sendable () -> Void, logLevel: LogLevelControl?) {
         self.version = version
         self.logLevel = logLevel
         self.configuration = configuration
+        self.listenerAddresses = listenerAddresses
         self.reload = reload
         self.workerCount = workerCount
         self.stats = stats
@@ -72,7 +78,9 @@ final class AdminRoutes: Sendable {
     func respond(method: HTTPMethod, target: String) -> AdminResponse {
         let (path, query) = Self.split(target)
         switch path {
-        case "/", "/help":
+        case "/":
+            return AdminResponse(status: 200, contentType: "text/html; charset=utf-8", body: Dashboard.html)
+        case "/help":
             return .text(Self.endpoints.map { "\($0.method) \($0.path): \($0.what)\n" }.joined())
         case "/ready":
             guard method == .get || method == .head else { return Self.methodNotAllowed("GET") }
@@ -126,7 +134,7 @@ final class AdminRoutes: Sendable {
     private func serverInfo() -> String {
         let uptime = (SystemTimeSource().now() - started).components.seconds
         let state = healthCheckFailed.load(ordering: .relaxed) ? "FAILING_HEALTH_CHECK" : draining.load(ordering: .relaxed) ? "DRAINING" : "LIVE"
-        let listeners = configuration().listeners.map { "\"\($0.address)\"" }.joined(separator: ",")
+        let listeners = listenerAddresses().map { "\"\($0)\"" }.joined(separator: ",")
         return "{\"version\":\"\(version)\",\"state\":\"\(state)\",\"uptime_seconds\":\(uptime),\"concurrency\":\(workerCount),\"listeners\":[\(listeners)]}\n"
     }
 

@@ -114,7 +114,8 @@ public final class ProxyServer {
         if servesAdmin {
             let reloader = self.reloader
             let routes = AdminRoutes(
-                version: Self.version, configuration: { reloader.configuration }, workerCount: workers.count,
+                version: Self.version, configuration: { reloader.configuration },
+                listenerAddresses: { reloader.listenerAddresses }, workerCount: workers.count,
                 stats: { [allWorkers] in Self.gatherStats(allWorkers) },
                 reload: {
                     switch reloader.reload() {
