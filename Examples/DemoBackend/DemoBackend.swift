@@ -39,7 +39,16 @@ struct DemoBackend {
         }
     }
 
-    static func main() throws {
+    static func main() {
+        do {
+            try serve()
+        } catch {
+            print("DemoBackend: \(error)")  // e.g. the port is taken: say so, exit 1, no crash report
+            exit(1)
+        }
+    }
+
+    private static func serve() throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
         guard let name = arguments.first else {
             print("usage: DemoBackend NAME [ADDRESS]")
