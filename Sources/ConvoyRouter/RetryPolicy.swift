@@ -41,6 +41,9 @@ public final class RetryPolicy: Sendable {
     /// Retries prefer hosts not tried yet for this request (Istio's `retryIgnorePreviousHosts`,
     /// default true). Any thread.
     public let avoidsPreviousHosts: Bool
+    /// The lowest status any condition retries: responses below it (nearly all) are judged
+    /// without a set lookup.
+    private let lowestRetriedStatus: Int
 
     /// A policy. Any thread.
     public init(attempts: Int, perTryTimeout: Duration? = nil, conditions: Set<Condition>, statuses: Set<Int> = [],
@@ -51,6 +54,11 @@ public final class RetryPolicy: Sendable {
         self.statuses = statuses
         self.backoffBase = backoffBase
         self.avoidsPreviousHosts = avoidsPreviousHosts
+        var lowest = statuses.min() ?? 600
+        if conditions.contains(.retriable4xx) { lowest = min(lowest, 409) }
+        if conditions.contains(.fiveXX) { lowest = min(lowest, 500) }
+        if conditions.contains(.gatewayError) { lowest = min(lowest, 502) }
+        lowestRetriedStatus = lowest
     }
 
     /// Istio's policy for a route without `retries`: 2 retries on connect failures, refused
@@ -92,6 +100,7 @@ public final class RetryPolicy: Sendable {
         case .perTryTimeout:
             return !conditions.isDisjoint(with: [.fiveXX, .gatewayError])
         case .status(let status):
+            if status < lowestRetriedStatus { return false }
             if statuses.contains(status) { return true }
             if status >= 500 && status <= 599 && conditions.contains(.fiveXX) { return true }
             if (502...504).contains(status) && conditions.contains(.gatewayError) { return true }

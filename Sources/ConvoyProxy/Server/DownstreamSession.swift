@@ -489,10 +489,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         if head.isInformational { return }  // 100 Continue was answered to the client already
         reportOutcome(.status(head.status))
         if let cluster { cluster.stats.responsesByClass[Self.statusClass(head.status)] += 1 }
-        let sent = attemptSent
-        let serviceTime = worker.dispatcher.approximateMonotonicTime - sent
-        worker.count { $0.upstreamResponseTime.record(serviceTime) }
+        let sent = attemptSent, now = worker.dispatcher.approximateMonotonicTime
+        worker.count { $0.upstreamResponseTime.record(from: sent, to: now) }
         if logEntry != nil {
+            let serviceTime = now - sent
             logEntry?.upstreamServiceMilliseconds = Int(serviceTime.components.seconds * 1000 + serviceTime.components.attoseconds / 1_000_000_000_000_000)
             for name in worker.accessLog?.format.responseHeaderNames ?? [] {
                 if let value = head.headers[name] { logEntry?.responseHeaders[name] = value }
@@ -797,8 +797,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func endStream() {
         if responseCounted {
             responseCounted = false
-            let elapsed = worker.dispatcher.approximateMonotonicTime - streamStart
-            worker.count { $0.requestDuration.record(elapsed) }
+            let start = streamStart, now = worker.dispatcher.approximateMonotonicTime
+            worker.count { $0.requestDuration.record(from: start, to: now) }
         }
         if var entry = logEntry {
             logEntry = nil

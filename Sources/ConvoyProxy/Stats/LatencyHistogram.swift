@@ -1,3 +1,5 @@
+import ConvoyDispatcher
+
 /// A latency histogram with fixed bucket bounds (Envoy's, in seconds from 0.5 ms to one hour):
 /// counts per bucket, the sum and the count. Recording is a few instructions on the owning
 /// worker; workers' histograms are added together on read. A plain value.
@@ -19,7 +21,17 @@ public struct LatencyHistogram: Sendable, Equatable {
 
     /// Adds one observation. The owner's thread.
     public mutating func record(_ duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+        let (wholeSeconds, attoseconds) = duration.components
+        record(seconds: Double(wholeSeconds) + Double(attoseconds) * 1e-18)
+    }
+
+    /// Adds one observation from two monotonic instants (no `Duration` arithmetic: this runs
+    /// twice per proxied request). The owner's thread.
+    public mutating func record(from start: MonotonicInstant, to end: MonotonicInstant) {
+        record(seconds: end.nanoseconds > start.nanoseconds ? Double(end.nanoseconds - start.nanoseconds) * 1e-9 : 0)
+    }
+
+    private mutating func record(seconds: Double) {
         var index = 0
         while index < Self.bounds.count, seconds > Self.bounds[index] { index += 1 }
         counts[index] += 1
