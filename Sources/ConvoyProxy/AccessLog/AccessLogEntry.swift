@@ -1,5 +1,6 @@
-/// What the access log records of one request. A plain value, filled on the worker's thread.
-struct AccessLogEntry {
+/// What the access log records of one request, filled on the worker's thread (a class: a session
+/// holds a reference, not the whole record, while no access log is configured).
+final class AccessLogEntry {
     /// Wall-clock start, seconds and nanoseconds since the epoch.
     var startSeconds = 0
     var startNanoseconds = 0

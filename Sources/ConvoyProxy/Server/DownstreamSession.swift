@@ -593,7 +593,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     /// Starts the stream's access-log record: when, who, and the request fields the format reads.
     private func startLogEntry(_ head: HTTPRequestHead, format: AccessLogFormat) {
-        var entry = AccessLogEntry()
+        let entry = AccessLogEntry()
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         entry.startSeconds = Int(now.tv_sec)
@@ -800,7 +800,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             let start = streamStart, now = worker.dispatcher.approximateMonotonicTime
             worker.count { $0.requestDuration.record(from: start, to: now) }
         }
-        if var entry = logEntry {
+        if let entry = logEntry {
             logEntry = nil
             let elapsed = worker.dispatcher.approximateMonotonicTime - streamStart
             entry.durationMilliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
