@@ -54,6 +54,7 @@ struct ProxyAdminTests {
                 "convoy_cluster_responses_total{cluster=outbound|80|v1|catalog.test,code_class=2xx}: 3",
                 "convoy_request_duration_seconds_count: 8", "convoy_upstream_response_time_seconds_count: 5",
                 "convoy_downstream_connections_active: 1",
+                "convoy_listener_connections_total{listener=127.0.0.1:0}: 1", "convoy_listener_connections_active{listener=127.0.0.1:0}: 1",
             ] {
                 #expect(text.contains(line + "\n"), "missing \(line)")
             }

@@ -159,6 +159,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     func onEvent(_ event: ConnectionEvent) {
         guard event != .connected else { return }
+        slot.connectionsOpen -= 1
         streamTimer = nil
         if streamActive { abandonStream() }
         worker.sessionClosed(self)

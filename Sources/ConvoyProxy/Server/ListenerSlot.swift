@@ -12,6 +12,9 @@ final class ListenerSlot {
     @exclusivity(unchecked) var routes: RouteTable?
     /// The socket (nil once the listener is gone).
     @exclusivity(unchecked) var listener: Listener?
+    /// Connections accepted on this listener by this worker, and open now.
+    @exclusivity(unchecked) var connectionsAccepted = 0
+    @exclusivity(unchecked) var connectionsOpen = 0
 
     init(configuredAddress: SocketAddress, routes: RouteTable) {
         self.configuredAddress = configuredAddress

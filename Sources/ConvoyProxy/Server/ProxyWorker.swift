@@ -108,6 +108,11 @@ public final class ProxyWorker {
         var result = stats
         result.upstreamConnectionsOpened = upstreamConnectionsOpened
         result.downstreamConnectionsActive = sessions.count
+        for slot in slots {
+            let key = slot.configuredAddress.description
+            result.listeners[key, default: .init()].accepted += slot.connectionsAccepted
+            result.listeners[key, default: .init()].open += slot.connectionsOpen
+        }
         result.loopIterations = dispatcher.stats.iterations
         for cluster in clusters {
             result.clusters[cluster.config.name, default: ClusterStats()] = result.clusters[cluster.config.name, default: ClusterStats()] + cluster.currentStats
@@ -176,6 +181,8 @@ public final class ProxyWorker {
 
     private func accept(_ connection: Connection, slot: ListenerSlot) {
         stats.downstreamConnections += 1
+        slot.connectionsAccepted += 1
+        slot.connectionsOpen += 1
         let session = DownstreamSession(worker: self, connection: connection, slot: slot)
         sessions[ObjectIdentifier(session)] = session
         connection.initializeReadFilters()

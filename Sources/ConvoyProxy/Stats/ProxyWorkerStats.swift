@@ -58,6 +58,16 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     public var upstreamResponseTime = LatencyHistogram()
     /// Loop iterations of the worker's dispatcher (filled in on read). Any thread.
     public var loopIterations: UInt64 = 0
+    /// Per listener (configured address): connections accepted and open (filled in on read). Any thread.
+    public var listeners: [String: ListenerCounts] = [:]
+
+    /// One listener's connections. A plain value.
+    public struct ListenerCounts: Sendable, Equatable {
+        /// Connections accepted. Any thread.
+        public var accepted = 0
+        /// Connections open now. Any thread.
+        public var open = 0
+    }
     /// Per cluster, by cluster name (filled in on read). Any thread.
     public var clusters: [String: ClusterStats] = [:]
 

@@ -81,6 +81,18 @@ public struct StatsExposition: Sendable {
         perCluster("convoy_cluster_hosts_failing_health_check", .gauge, "Hosts out of load balancing for a failing active health check.") { $0.hostsFailingHealthCheck }
         perCluster("convoy_cluster_active_requests", .gauge, "Requests in flight to the cluster.") { $0.activeRequests }
 
+        var listeners: [String: ProxyWorkerStats.ListenerCounts] = [:]
+        for worker in workers {
+            for (address, counts) in worker.listeners {
+                listeners[address, default: .init()].accepted += counts.accepted
+                listeners[address, default: .init()].open += counts.open
+            }
+        }
+        let addresses = listeners.keys.sorted()
+        add("convoy_listener_connections_total", .counter, "Connections accepted, by listener.",
+            addresses.map { ([("listener", $0)], Double(listeners[$0]!.accepted)) })
+        add("convoy_listener_connections_active", .gauge, "Connections open, by listener.",
+            addresses.map { ([("listener", $0)], Double(listeners[$0]!.open)) })
         add("convoy_worker_requests_total", .counter, "Requests received, by worker.",
             workers.enumerated().map { ([("worker", "\($0.offset)")], Double($0.element.requests)) })
         add("convoy_worker_downstream_connections_active", .gauge, "Downstream connections open, by worker.",
