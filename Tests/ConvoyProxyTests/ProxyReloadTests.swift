@@ -101,36 +101,53 @@ struct ProxyReloadTests {
         let gateway = LoopbackSocket.unusedAddress().port!
         func config(_ subset: String) -> String { Self.config(v1, v2, subset, port: gateway) }
         try Self.withFileProxy(config("v1")) { address, server, rewrite in
-            let stop = Atomic<Bool>(false)
-            let results = Mutex<(ok: Int, failed: [String])>((0, []))
+            // Progress through atomics; each load thread keeps its own failures, read after join.
+            let counters = LoadCounters()
+            let failures = (0..<4).map { _ in FailureList() }
             let clients = try (0..<4).map { index in
-                try PosixThread(name: "load_\(index)") {
+                try PosixThread(name: "load_\(index)") { [failures] in
                     var client: BlockingHTTPClient?
-                    while !stop.load(ordering: .relaxed) {
+                    while !counters.stop.load(ordering: .acquiring) {
                         do {
                             if client == nil { client = try BlockingHTTPClient(address) }
                             let response = try client!.request("GET", "/load")
-                            results.withLock { response.status == 200 ? ($0.ok += 1) : $0.failed.append("status \(response.status)") }
+                            if response.status == 200 {
+                                counters.ok.add(1, ordering: .relaxed)
+                            } else {
+                                failures[index].messages.append("status \(response.status)")
+                            }
                         } catch {
-                            results.withLock { $0.failed.append("\(error)") }
+                            failures[index].messages.append("\(error)")
                             client = nil
                         }
                     }
                 }
             }
-            #expect(eventually { results.withLock { $0.ok } > 100 })
+            #expect(eventually { counters.ok.load(ordering: .relaxed) > 100 })
             for round in 0..<20 {
                 try rewrite(config(round % 2 == 0 ? "v2" : "v1"))
                 let outcome = server.reload()
                 #expect(outcome.reloaded, "\(outcome.message)")
-                let seen = results.withLock { $0.ok }
-                #expect(eventually { results.withLock { $0.ok } > seen + 20 }, "traffic keeps flowing after reload \(round)")
+                let seen = counters.ok.load(ordering: .relaxed)
+                #expect(eventually { counters.ok.load(ordering: .relaxed) > seen + 20 }, "traffic keeps flowing after reload \(round)")
             }
-            stop.store(true, ordering: .relaxed)
+            counters.stop.store(true, ordering: .releasing)
             for client in clients { client.join() }
-            let (ok, failed) = results.withLock { ($0.ok, $0.failed) }
+            let ok = counters.ok.load(ordering: .relaxed)
+            let failed = failures.flatMap(\.messages)
             #expect(failed.isEmpty, "\(failed.count) failed requests out of \(ok + failed.count): \(failed.prefix(5))")
             #expect(ok > 400)
         }
     }
+}
+
+/// Load-thread progress, shared through atomics (which ThreadSanitizer follows).
+private final class LoadCounters: Sendable {
+    let ok = Atomic<Int>(0)
+    let stop = Atomic<Bool>(false)
+}
+
+/// One load thread's failures: written by that thread only, read after it is joined.
+private final class FailureList: @unchecked Sendable {
+    var messages: [String] = []
 }
