@@ -44,6 +44,16 @@ public final class DeadlineTimer {
         timer.enable(after: due - now)
     }
 
+    /// Sets the deadline to `deadline` on the dispatcher's clock (one already past fires in the
+    /// next iteration), replacing any earlier one. Dispatcher thread.
+    public func enable(at deadline: MonotonicInstant) {
+        self.deadline = deadline
+        if let wakeup, wakeup <= deadline { return }  // it fires first and re-arms for the rest
+        wakeup = deadline
+        let now = dispatcher.approximateMonotonicTime
+        timer.enable(after: deadline > now ? deadline - now : .zero)
+    }
+
     /// Clears the deadline; a no-op when there is none. Dispatcher thread.
     @inline(__always)
     public func disable() {

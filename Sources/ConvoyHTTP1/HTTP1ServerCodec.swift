@@ -98,6 +98,10 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
     /// True while a request is in progress or its response is being sent. Dispatcher thread.
     public var hasActiveStream: Bool { streamActive }
 
+    /// True while part of a request head has arrived but not all of it (the parser holds the
+    /// bytes, so the connection's read buffer may already be empty). Dispatcher thread.
+    public var isReceivingHead: Bool { !streamActive && (!parser.isIdle || !connection.readBuffer.isEmpty) }
+
     // MARK: - Responding
 
     /// Sends the response head for the current request; `endStream` when there is no body.

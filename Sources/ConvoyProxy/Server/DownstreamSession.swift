@@ -93,9 +93,16 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var afterFaultDelay: (() -> Void)?
     @exclusivity(unchecked) private var faultTimer: DeadlineTimer?
     @exclusivity(unchecked) private var perTryTimer: DeadlineTimer?
-    /// The request-headers timeout between streams, the stream idle timeout during one: one timer,
-    /// since the two never run at once (a timer costs an idle connection ~300 bytes).
+    /// The connection's one timer (a timer costs an idle connection ~300 bytes; the codec's own
+    /// idle timer is off). During a stream it is the stream idle timeout; between streams it
+    /// covers both the connection idle timeout (since `idleSince`) and the request-headers
+    /// timeout (since a request's first byte): it is armed for the shorter and, when it fires,
+    /// works out which one ran out — so a busy keep-alive connection never re-arms libevent's
+    /// timer per request.
     @exclusivity(unchecked) private var streamTimer: DeadlineTimer?
+    @exclusivity(unchecked) private var betweenStreams = true
+    @exclusivity(unchecked) private var idleSince = MonotonicInstant(nanoseconds: 0)
+    @exclusivity(unchecked) private var firstByteAt: MonotonicInstant?
 
     init(worker: ProxyWorker, connection: Connection, slot: ListenerSlot) {
         self.worker = worker
@@ -111,41 +118,69 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         connection.addReadFilter(self)
         connection.addCallbacks(self)
         codec = HTTP1ServerCodec(connection: connection, limits: bootstrap.requestLimits, delegate: self)
-        codec.idleTimeout = bootstrap.connectionIdleTimeout
+        codec.idleTimeout = nil  // the session's timer covers the idle phase
     }
 
     // MARK: - Downstream connection
 
     func onNewConnection(_ connection: Connection) -> FilterStatus {
-        armHeadersTimer()
+        enterBetweenStreams()
+        firstByteAt = idleSince  // from accept, the first request's head must come in time
+        armBetweenStreams()
         return .continue
     }
 
-    /// Bytes arrived: a new request's head is now being read, so its timer runs.
+    /// Bytes arrived: a request's head is now being read; its timeout counts from the first byte.
     func onData(_ data: IOBuffer, endStream: Bool) -> FilterStatus {
-        if !streamActive { armHeadersTimer() }
+        if betweenStreams, firstByteAt == nil { firstByteAt = worker.dispatcher.approximateMonotonicTime }
         return .continue
     }
 
-    private func armHeadersTimer() {
-        guard let timeout = worker.configuration.bootstrap.requestHeadersTimeout else { return }
-        let timer = makeStreamTimer()
-        if timer?.isEnabled == false { timer?.enable(after: timeout) }
+    private func enterBetweenStreams() {
+        betweenStreams = true
+        idleSince = worker.dispatcher.approximateMonotonicTime
+        firstByteAt = connection.readBuffer.isEmpty ? nil : idleSince
     }
 
-    private func makeStreamTimer() -> DeadlineTimer? {
-        if streamTimer == nil {
-            streamTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in
-                if self.streamActive { self.streamIdleCheck() } else { self.headersTimedOut() }
-            }
+    /// Arms the timer for the nearer of the connection idle and request-headers deadlines.
+    private func armBetweenStreams() {
+        let timeouts = worker.timeoutNanoseconds
+        var deadline = UInt64.max
+        if timeouts.connectionIdle > 0 { deadline = idleSince.nanoseconds &+ timeouts.connectionIdle }
+        if timeouts.requestHeaders > 0 {
+            let start = firstByteAt ?? worker.dispatcher.approximateMonotonicTime
+            deadline = min(deadline, start.nanoseconds &+ timeouts.requestHeaders)
         }
-        return streamTimer
+        arm(until: deadline == .max ? nil : MonotonicInstant(nanoseconds: deadline))
+    }
+
+    private func arm(until deadline: MonotonicInstant?) {
+        guard let deadline else { return streamTimer?.disable() ?? () }
+        if streamTimer == nil {
+            streamTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.streamTimerFired() }
+        }
+        streamTimer?.enable(at: deadline)
+    }
+
+    private func streamTimerFired() {
+        guard betweenStreams else { return streamIdleCheck() }
+        guard !streamActive, connection.state == .open else { return }
+        let bootstrap = worker.configuration.bootstrap
+        let now = worker.dispatcher.approximateMonotonicTime
+        if let first = firstByteAt, let headers = bootstrap.requestHeadersTimeout, now - first >= headers {
+            return headersTimedOut()
+        }
+        if !codec.isReceivingHead, let idle = bootstrap.connectionIdleTimeout, now - idleSince >= idle {
+            // No request for the connection idle timeout: close, as Envoy's idle_timeout does.
+            return connection.close(.flushWrite)
+        }
+        armBetweenStreams()  // woken for the other deadline, or early: wait for what is left
     }
 
     private func headersTimedOut() {
         guard !streamActive, connection.state == .open else { return }
-        if connection.readBuffer.isEmpty {
-            connection.close(.noFlush)  // idle between requests: the connection idle timeout's job, but nothing started
+        if !codec.isReceivingHead {
+            connection.close(.noFlush)  // no request started before the first one's deadline
             return
         }
         let text = "Request Timeout: the request head did not arrive within the request headers timeout\n"
@@ -192,7 +227,6 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     // MARK: - Request from downstream
 
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {
-        streamTimer?.disable()
         streamActive = true
         requestComplete = false
         responseStarted = false
@@ -202,7 +236,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         streamStart = worker.dispatcher.approximateMonotonicTime
         if let accessLog = worker.accessLog { startLogEntry(head, format: accessLog.format) }
         touch()
-        armStreamIdleTimer()
+        betweenStreams = false
+        let streamIdle = worker.timeoutNanoseconds.streamIdle
+        arm(until: streamIdle > 0 ? MonotonicInstant(nanoseconds: streamStart.nanoseconds &+ streamIdle) : nil)
 
         guard let table = slot.routes else {
             return reply(404, "no route: the listener is no longer configured\n")
@@ -693,11 +729,6 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         replayBody.append(copyOf: body)
     }
 
-    private func armStreamIdleTimer() {
-        guard let timeout = worker.configuration.bootstrap.streamIdleTimeout else { return }
-        makeStreamTimer()?.enable(after: timeout)
-    }
-
     private func touch() {
         lastActivity = worker.dispatcher.approximateMonotonicTime
     }
@@ -809,7 +840,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         }
         streamActive = false
         routeTimer?.disable()
-        streamTimer?.disable()
+        enterBetweenStreams()
+        armBetweenStreams()
         perTryTimer?.disable()
         retryTimer?.disable()
         faultTimer?.disable()

@@ -25,6 +25,29 @@ public final class ProxyWorker {
     @exclusivity(unchecked) private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
     /// Active health checks (on the worker that runs them).
     @exclusivity(unchecked) private var healthChecker: HealthChecker?
+    /// The downstream timeouts of the current configuration in nanoseconds (0: off), so sessions
+    /// add them to instants without `Duration` arithmetic on every request.
+    @exclusivity(unchecked) private(set) var timeoutNanoseconds = DownstreamTimeouts()
+
+    struct DownstreamTimeouts {
+        var connectionIdle: UInt64 = 0
+        var requestHeaders: UInt64 = 0
+        var streamIdle: UInt64 = 0
+
+        init() {}
+
+        init(_ bootstrap: BootstrapSettings) {
+            func nanoseconds(_ duration: Duration?) -> UInt64 {
+                guard let duration, duration > .zero else { return 0 }
+                let (seconds, attoseconds) = duration.components
+                return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+            }
+            connectionIdle = nanoseconds(bootstrap.connectionIdleTimeout)
+            requestHeaders = nanoseconds(bootstrap.requestHeadersTimeout)
+            streamIdle = nanoseconds(bootstrap.streamIdleTimeout)
+        }
+    }
+
     /// Where access-log lines go (nil: no access log), and this iteration's lines.
     let accessLog: AccessLogWriter?
     @exclusivity(unchecked) private var accessLogLines: [UInt8] = []
@@ -44,6 +67,7 @@ public final class ProxyWorker {
         self.index = index
         self.dispatcher = dispatcher
         self.configuration = configuration
+        timeoutNanoseconds = DownstreamTimeouts(configuration.bootstrap)
         self.logger = logger
         clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
         for (listenerConfig, address) in zip(configuration.listeners, addresses) {
@@ -95,6 +119,7 @@ public final class ProxyWorker {
         }
         slots = newSlots
         self.configuration = configuration
+        timeoutNanoseconds = DownstreamTimeouts(configuration.bootstrap)
         clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
         healthChecker?.update(clusters: clusters)
         return slots.map { $0.listener!.localAddress }
