@@ -41,10 +41,18 @@ struct ProxyAdminTests {
         let v1 = try TestBackend(.failFirst(count: 2, status: 503, name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
         defer { v1.stop(); v2.stop() }
         try Self.withAdmin(v1, v2) { address, admin, _ in
-            let client = try BlockingHTTPClient(address)
-            for _ in 0..<5 { _ = try client.request("GET", "/item") }  // 2 × 503, 3 × 200
-            for _ in 0..<3 { _ = try client.request("GET", "/missing") }  // 3 × 404, local
-            let text = try Self.get(admin, "/stats").text
+            // Each step names itself when it fails (a CI run once saw a connection closed here,
+            // ~14 s into the test, and it has not come back since: this says where, if it does).
+            func step<T>(_ name: String, _ body: () throws -> T) throws -> T {
+                do { return try body() } catch {
+                    Issue.record("\(name) failed after the proxy served \(v1.requests.count) backend requests: \(error)")
+                    throw error
+                }
+            }
+            let client = try step("connect") { try BlockingHTTPClient(address) }
+            for index in 0..<5 { _ = try step("GET /item #\(index)") { try client.request("GET", "/item") } }  // 2 × 503, 3 × 200
+            for index in 0..<3 { _ = try step("GET /missing #\(index)") { try client.request("GET", "/missing") } }  // 3 × 404, local
+            let text = try step("GET /stats on the admin") { try Self.get(admin, "/stats").text }
             for line in [
                 "convoy_downstream_requests_total: 8", "convoy_downstream_responses_total{code_class=2xx}: 3",
                 "convoy_downstream_responses_total{code_class=4xx}: 3", "convoy_downstream_responses_total{code_class=5xx}: 2",
