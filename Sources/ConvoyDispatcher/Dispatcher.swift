@@ -119,6 +119,13 @@ public final class Dispatcher: @unchecked Sendable {
         return owner == 0 || owner == ThreadIdentity.current
     }
 
+    /// True when the caller is the thread running this dispatcher now (not merely allowed to
+    /// touch it because it never ran).
+    var isRunningOnCurrentThread: Bool {
+        let owner = runThread.load(ordering: .relaxed)
+        return owner != 0 && owner == ThreadIdentity.current
+    }
+
     /// Queues `task` to run on the dispatcher's thread, in FIFO order with the other posted tasks.
     /// Any thread, including the dispatcher's own and from inside a posted task (such a task runs
     /// in a later pass). The loop is woken once per batch: only the post that finds the queue

@@ -1,11 +1,6 @@
 extension HTTPHeaders {
-    /// The fields that describe one connection rather than the message (RFC 9110 §7.6.1), which
-    /// a proxy must not forward. Any thread.
-    public static let hopByHopFieldNames = [
-        "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "trailer", "upgrade",
-    ]
-
-    /// Removes the hop-by-hop fields and every field the `Connection` header nominates, as a
+    /// Removes the hop-by-hop fields (RFC 9110 §7.6.1: connection, keep-alive, proxy-connection,
+    /// te, transfer-encoding, trailer, upgrade) and every field the `Connection` header nominates, as a
     /// proxy does before forwarding. One pass over the bytes, no allocation unless a field goes
     /// (then the storage is made unique once). The owning thread.
     public mutating func removeHopByHopFields() {

@@ -21,6 +21,14 @@ public struct FastRandom: RandomNumberGenerator {
         return StableHash.mix(state &- 0x9e37_79b9_7f4a_7c15)
     }
 
+    /// True with probability `percentage` / 100 (0 never, 100 always). The owning thread.
+    @inline(__always)
+    public mutating func chance(percent percentage: Double) -> Bool {
+        if percentage >= 100 { return true }
+        guard percentage > 0 else { return false }
+        return Double(next() >> 11) * (100.0 / 9_007_199_254_740_992.0) < percentage  // uniform in [0, 100)
+    }
+
     /// A value in `0..<bound` (`bound` > 0), with negligible bias. The owning thread.
     @inline(__always)
     public mutating func below(_ bound: Int) -> Int {

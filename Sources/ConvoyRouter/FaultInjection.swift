@@ -21,16 +21,11 @@ public struct FaultInjection: Sendable, Equatable {
 
     /// Draws whether this request is delayed. The request's thread.
     public func drawsDelay(_ random: inout FastRandom) -> Bool {
-        delay != nil && Self.draw(delayPercentage, &random)
+        delay != nil && random.chance(percent: delayPercentage)
     }
 
     /// Draws whether this request is aborted. The request's thread.
     public func drawsAbort(_ random: inout FastRandom) -> Bool {
-        abortStatus != nil && Self.draw(abortPercentage, &random)
-    }
-
-    private static func draw(_ percentage: Double, _ random: inout FastRandom) -> Bool {
-        guard percentage > 0 else { return false }
-        return Double(random.next() >> 11) * (100.0 / 9_007_199_254_740_992.0) < percentage  // uniform in [0, 100)
+        abortStatus != nil && random.chance(percent: abortPercentage)
     }
 }

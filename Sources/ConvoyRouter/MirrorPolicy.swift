@@ -18,9 +18,7 @@ public struct MirrorPolicy: Sendable, Equatable {
 
     /// Draws whether this request is mirrored. The request's thread.
     public func draws(_ random: inout FastRandom) -> Bool {
-        if percentage >= 100 { return true }
-        guard percentage > 0 else { return false }
-        return Double(random.next() >> 11) * (100.0 / 9_007_199_254_740_992.0) < percentage
+        random.chance(percent: percentage)
     }
 
     /// The shadow authority: `-shadow` appended to the host, before any port

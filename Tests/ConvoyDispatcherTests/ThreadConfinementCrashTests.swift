@@ -31,6 +31,28 @@ struct ThreadConfinementCrashTests {
         #expect(message.contains("DispatcherBound.value (get) called off the thread of dispatcher 'bound'"))
     }
 
+    @Test("DispatcherBound.sync runs on the dispatcher's thread and returns its answer; on that thread itself it traps")
+    func boundSync() async throws {
+        final class Counter { var count = 0 }
+        let dispatcher = try Dispatcher(name: "sync")
+        let bound = DispatcherBound(Counter(), dispatcher: dispatcher)
+        let loop = try PosixThread(name: "sync_loop") { dispatcher.run(.untilExit) }
+        let answers = (1...3).map { _ in bound.sync { counter -> Int in counter.count += 1; return counter.count } }
+        let onLoop = bound.sync { _ in dispatcher.isThreadSafe }
+        dispatcher.exit()
+        loop.join()
+        #expect(answers == [1, 2, 3] && onLoop)
+
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let dispatcher = try Dispatcher(name: "self")
+            let bound = DispatcherBound(0, dispatcher: dispatcher)
+            dispatcher.post { _ = bound.sync { $0 } }
+            dispatcher.run(.nonBlock)
+        }
+        let message = String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
+        #expect(message.contains("DispatcherBound.sync called on 'self''s own thread"))
+    }
+
     @Test("FileEvent.activate(_:) from another thread traps")
     func fileEventOffThread() async throws {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -63,7 +63,7 @@ final class ConfigurationReloader: Sendable {
             }
             let hosts = configuration.clusters.map { HostResolver.resolve($0, logger: logger) }
             guard let first = workers.first else { return .rejected("no workers") }
-            let bound = Self.onWorker(first) { worker in
+            let bound = first.sync { worker in
                 Result { try worker.apply(configuration, hosts: hosts, addresses: nil) }.mapError { ApplyFailure(reason: "\($0)") }
             }
             let addresses: [SocketAddress]
@@ -74,7 +74,7 @@ final class ConfigurationReloader: Sendable {
                 return .rejected(failure.reason + "\n")
             }
             for worker in workers.dropFirst() {
-                let applied = Self.onWorker(worker) { worker in
+                let applied = worker.sync { worker in
                     Result { try worker.apply(configuration, hosts: hosts, addresses: addresses) }.mapError { ApplyFailure(reason: "\($0)") }
                 }
                 if case .failure(let failure) = applied { logger.error("reload: a worker could not bind: \(failure.reason)") }
@@ -105,19 +105,6 @@ final class ConfigurationReloader: Sendable {
             }
             state.withLock { $0.hosts = updated }
         }
-    }
-
-    /// Runs `body` on `worker`'s thread and waits for its answer.
-    private static func onWorker<T: Sendable>(_ worker: DispatcherBound<ProxyWorker>, _ body: @escaping @Sendable (ProxyWorker) -> T) -> T {
-        let answer = Mutex<T?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        worker.dispatcher.post {
-            let value = body(worker.value)
-            answer.withLock { $0 = value }
-            done.signal()
-        }
-        done.wait()
-        return answer.withLock { $0! }
     }
 }
 

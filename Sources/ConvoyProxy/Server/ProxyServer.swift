@@ -216,18 +216,7 @@ public final class ProxyServer {
 
     /// Each worker's stats, read on its thread. Any thread but the workers' (blocks on each).
     private static func gatherStats(_ workers: [DispatcherBound<ProxyWorker>]) -> [ProxyWorkerStats] {
-        var results: [ProxyWorkerStats] = []
-        for worker in workers {
-            let box = StatsBox()
-            let done = DispatchSemaphore(value: 0)
-            worker.dispatcher.post {
-                box.set(worker.value.currentStats)
-                done.signal()
-            }
-            done.wait()
-            results.append(box.get())
-        }
-        return results
+        workers.map { $0.sync { $0.currentStats } }
     }
 }
 
@@ -248,9 +237,3 @@ private final class Countdown: Sendable {
     }
 }
 
-/// Hands a stats value from a worker to the waiting main thread (the semaphore orders the two).
-private final class StatsBox: @unchecked Sendable {
-    private var stats = ProxyWorkerStats()
-    func set(_ value: ProxyWorkerStats) { stats = value }
-    func get() -> ProxyWorkerStats { stats }
-}

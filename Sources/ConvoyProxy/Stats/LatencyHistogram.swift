@@ -19,12 +19,6 @@ public struct LatencyHistogram: Sendable, Equatable {
     /// Empty. Any thread.
     public init() {}
 
-    /// Adds one observation. The owner's thread.
-    public mutating func record(_ duration: Duration) {
-        let (wholeSeconds, attoseconds) = duration.components
-        record(seconds: Double(wholeSeconds) + Double(attoseconds) * 1e-18)
-    }
-
     /// Adds one observation from two monotonic instants (no `Duration` arithmetic: this runs
     /// twice per proxied request). The owner's thread.
     public mutating func record(from start: MonotonicInstant, to end: MonotonicInstant) {
