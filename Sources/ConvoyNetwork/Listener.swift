@@ -71,14 +71,11 @@ public final class Listener {
         }
         self.fd = fd
         self.localAddress = Syscalls.localAddress(fd) ?? address
-        do {
-            fileEvent = try FileEvent(dispatcher: dispatcher, fileDescriptor: fd, trigger: .level, events: .read) {
-                [unowned self] _ in self.acceptReady()
-            }
-        } catch {
-            Glibc.close(fd)
-            throw error
+        fileEvent = try FileEvent(dispatcher: dispatcher, fileDescriptor: fd, trigger: .level, events: .read) {
+            [unowned self] _ in self.acceptReady()
         }
+        // No catch closing the socket: every property is set by now, so a throw runs deinit,
+        // which closes it (a second close could hit a descriptor another thread just opened).
     }
 
     deinit {

@@ -26,7 +26,7 @@ public final class BlockingHTTPClient {
 
     /// Connects to `address` (blocking). Any thread.
     public init(_ address: SocketAddress, receiveTimeoutSeconds: Int = 30) throws {
-        fd = socket(address.family, Int32(SOCK_STREAM.rawValue), 0)
+        fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw NetworkError(operation: "socket", errno: errno) }
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -35,13 +35,14 @@ public final class BlockingHTTPClient {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let result = address.withSockaddr { connect(fd, $0, $1) }
         guard result == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw NetworkError(operation: "connect to \(address)", errno: code)
+            // No close here: the init has set every property, so a throw still runs deinit, which
+            // closes the socket. Closing it here too closed whatever another thread had opened
+            // with the same number in between.
+            throw NetworkError(operation: "connect to \(address)", errno: errno)
         }
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     /// Writes raw bytes. The calling thread.
     public func send(_ bytes: [UInt8]) throws {

@@ -15,7 +15,7 @@ public final class LoopbackSocket {
 
     /// Binds a new socket; with `listening`, also listens (backlog 8). The calling thread.
     public init(listening: Bool = false) {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var raw = sockaddr_in()
         raw.sin_family = sa_family_t(AF_INET)
         raw.sin_addr.s_addr = inet_addr("127.0.0.1")
