@@ -440,6 +440,30 @@ public class Connection: DeferredDeletable {
 
     /// Traps, naming the call, when used off the dispatcher's thread.
     @inline(__always)
+    /// Gives the socket away (to a ``ConnectionPark``) when the connection is open and idle:
+    /// connected, nothing buffered either way, reading enabled, no close or end of stream under
+    /// way. The connection is then closed without telling anyone — its callbacks and filters are
+    /// dropped unnotified, and it releases itself — and the caller owns the descriptor. Returns the
+    /// descriptor and the listener's tracker (which still counts the socket as open), or nil,
+    /// changing nothing, when the connection is not idle.
+    final func detachIdleSocket() -> (fd: Int32, tracker: ListenerConnectionTracker?)? {
+        guard state == .open, !isConnecting, fd >= 0, readBuffer.isEmpty, writeBuffer.isEmpty,
+              readDisableCount == 0, !readEnded, !writeEndRequested, pendingClose == nil else { return nil }
+        let tracker = callbacks.lazy.compactMap { $0 as? ListenerConnectionTracker }.first
+        currentState = .closed
+        fileEvent = nil
+        let detached = fd
+        fd = -1
+        callbacks.removeAll()
+        readFilters.removeAll()
+        writeFilters.removeAll()
+        if let keepAlive {
+            self.keepAlive = nil
+            dispatcher.deferredDelete(keepAlive)
+        }
+        return (detached, tracker)
+    }
+
     final func checkThread(_ operation: StaticString) {
         trapUnless(dispatcher.isThreadSafe, "Connection.\(operation) called off the thread of dispatcher '\(dispatcher.name)'")
     }

@@ -158,7 +158,7 @@ public final class Listener {
 extension Listener: Sendable {}
 
 /// Counts a listener's open connections down as they close.
-private final class ListenerConnectionTracker: ConnectionCallbacks {
+final class ListenerConnectionTracker: ConnectionCallbacks {
     weak var listener: Listener?
     init(listener: Listener) { self.listener = listener }
 

@@ -91,6 +91,15 @@ enum Syscalls {
         return result == 0 ? SocketAddress(storage: storage) : nil
     }
 
+    static func peerAddress(_ fd: Int32) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        return result == 0 ? SocketAddress(storage: storage) : nil
+    }
+
     /// Arms an abortive close: the next `close` sends RST instead of FIN.
     static func setLingerZero(_ fd: Int32) {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)

@@ -179,6 +179,8 @@ struct ConvoyProcessTests {
         let (process, address, admin) = try startConvoy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http), bootstrap: "  drainDuration: 30s")
         let idle = try BlockingHTTPClient(address)
         #expect(try idle.request("GET", "/warm").status == 200)
+        #expect(eventually { (try? BlockingHTTPClient(admin).request("GET", "/stats").text.contains("convoy_downstream_connections_parked: 1\n")) == true },
+                "the idle connection is parked after 50 ms, and drain must close it there too")
         let slow = try BlockingHTTPClient(address)
         try slow.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
         #expect(eventually { (try? BlockingHTTPClient(admin).request("GET", "/stats").text.contains("convoy_fault_delays_total: 1\n")) == true })

@@ -36,6 +36,46 @@ struct ProxyTimeoutTests {
         }
     }
 
+    @Test("an idle keep-alive connection is parked after 50 ms and woken by its next request, even one arriving in pieces; a parked one still times out")
+    func idleConnectionsPark() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let clock = SimulatedTimeSource()
+        try ProxyFixture.withProxy(Self.yaml(v1, v2), timeSource: clock) { address, server in
+            let client = try BlockingHTTPClient(address)
+            #expect(try client.request("GET", "/one").status == 200)
+            clock.advance(by: .milliseconds(40))
+            #expect(server.workerStats()[0].downstreamConnectionsParked == 0, "not idle 50 ms yet")
+            clock.advance(by: .milliseconds(20))
+            #expect(eventually { server.workerStats()[0].downstreamConnectionsParked == 1 })
+            #expect(server.workerStats()[0].downstreamConnectionsActive == 1, "a parked connection is still open")
+
+            let second = try client.request("POST", "/two", body: Array("payload".utf8))
+            #expect(second.status == 200 && second.text == "v1 POST /two\n")
+            var stats = server.workerStats()[0]
+            #expect(stats.downstreamWakes == 1 && stats.downstreamConnectionsParked == 0)
+            #expect(stats.downstreamConnections == 1, "the same client connection, accepted once")
+
+            clock.advance(by: .milliseconds(60))
+            #expect(eventually { server.workerStats()[0].downstreamParks == 2 })
+            try client.send("GET /three HTTP/1.1\r\nHo")
+            #expect(eventually { server.workerStats()[0].downstreamWakes == 2 })
+            try client.send("st: test\r\n\r\n")
+            #expect(try client.readResponse().text == "v1 GET /three\n")
+
+            // Parked, the connection still closes after connectionIdle (30 s) without a request.
+            clock.advance(by: .milliseconds(60))
+            #expect(eventually { server.workerStats()[0].downstreamParks == 3 })
+            clock.advance(by: .seconds(29))
+            #expect(server.workerStats()[0].downstreamConnectionsActive == 1)
+            clock.advance(by: .seconds(1))
+            #expect(throws: BlockingHTTPClient.Failure.closed) { try client.readResponse() }
+            stats = server.workerStats()[0]
+            #expect(stats.downstreamConnectionsActive == 0 && stats.downstreamConnectionsParked == 0)
+            #expect(stats.listeners.values.first?.open == 0)
+        }
+    }
+
     @Test("request headers: a head still incomplete requestHeaders after its first byte gets 408 and a close")
     func requestHeaders() throws {
         let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))

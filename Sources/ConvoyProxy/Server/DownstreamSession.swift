@@ -103,6 +103,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var betweenStreams = true
     @exclusivity(unchecked) private var idleSince = MonotonicInstant(nanoseconds: 0)
     @exclusivity(unchecked) private var firstByteAt: MonotonicInstant?
+    /// The worker's park would not take the connection this time between streams.
+    @exclusivity(unchecked) private var parkRefused = false
 
     init(worker: ProxyWorker, connection: Connection, slot: ListenerSlot) {
         self.worker = worker
@@ -138,11 +140,13 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     private func enterBetweenStreams() {
         betweenStreams = true
+        parkRefused = false
         idleSince = worker.dispatcher.approximateMonotonicTime
         firstByteAt = connection.readBuffer.isEmpty ? nil : idleSince
     }
 
-    /// Arms the timer for the nearer of the connection idle and request-headers deadlines.
+    /// Arms the timer for the nearest of the connection idle, request-headers and parking
+    /// deadlines.
     private func armBetweenStreams() {
         let timeouts = worker.timeoutNanoseconds
         var deadline = UInt64.max
@@ -151,7 +155,23 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             let start = firstByteAt ?? worker.dispatcher.approximateMonotonicTime
             deadline = min(deadline, start.nanoseconds &+ timeouts.requestHeaders)
         }
+        if mayPark { deadline = min(deadline, idleSince.nanoseconds &+ ProxyWorker.parkAfterNanoseconds) }
         arm(until: deadline == .max ? nil : MonotonicInstant(nanoseconds: deadline))
+    }
+
+    /// Nothing is on its way in and parking was not refused since the stream ended.
+    private var mayPark: Bool { firstByteAt == nil && !parkRefused }
+
+    /// Hands the idle connection's socket to the worker's park: this session, its codec and its
+    /// connection go away, and a new session takes the socket when the client sends again.
+    private func park() {
+        let idle = worker.timeoutNanoseconds.connectionIdle
+        let closeAt = idle > 0 ? MonotonicInstant(nanoseconds: idleSince.nanoseconds &+ idle) : nil
+        guard !codec.isReceivingHead, worker.park(self, connection: connection, slot: slot, closeAt: closeAt) else {
+            parkRefused = true
+            return armBetweenStreams()
+        }
+        streamTimer = nil
     }
 
     private func arm(until deadline: MonotonicInstant?) {
@@ -174,6 +194,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             // No request for the connection idle timeout: close, as Envoy's idle_timeout does.
             return connection.close(.flushWrite)
         }
+        if mayPark, now.nanoseconds &- idleSince.nanoseconds >= ProxyWorker.parkAfterNanoseconds { return park() }
         armBetweenStreams()  // woken for the other deadline, or early: wait for what is left
     }
 

@@ -50,6 +50,11 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     public var upstreamConnectionsOpened = 0
     /// Downstream connections open now (filled in on read). Any thread.
     public var downstreamConnectionsActive = 0
+    /// Of those, idle ones parked as bare sockets (filled in on read). Any thread.
+    public var downstreamConnectionsParked = 0
+    /// Idle connections parked, and parked ones woken by a new request (filled in on read). Any thread.
+    public var downstreamParks = 0
+    public var downstreamWakes = 0
     /// Responses sent downstream by status class: index 0 is 1xx … 4 is 5xx. Any thread.
     public var responsesByClass = [0, 0, 0, 0, 0]
     /// From a request head's arrival to its response's end. Any thread.

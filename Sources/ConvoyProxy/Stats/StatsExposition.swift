@@ -35,6 +35,9 @@ public struct StatsExposition: Sendable {
 
         single("convoy_downstream_connections_total", .counter, "Downstream connections accepted.") { $0.downstreamConnections }
         single("convoy_downstream_connections_active", .gauge, "Downstream connections open.") { $0.downstreamConnectionsActive }
+        single("convoy_downstream_connections_parked", .gauge, "Idle downstream connections held as bare sockets.") { $0.downstreamConnectionsParked }
+        single("convoy_downstream_connections_parked_total", .counter, "Idle downstream connections parked.") { $0.downstreamParks }
+        single("convoy_downstream_connections_woken_total", .counter, "Parked downstream connections woken by a request.") { $0.downstreamWakes }
         single("convoy_downstream_requests_total", .counter, "Requests received.") { $0.requests }
         add("convoy_downstream_responses_total", .counter, "Responses sent downstream, by status class.",
             (0..<5).map { index in ([("code_class", "\(index + 1)xx")], total { $0.responsesByClass[index] }) })
