@@ -99,7 +99,7 @@ struct ProxyFailureTests {
         let http = """
           - route: [{destination: {host: catalog.test, subset: v1}}]
         """
-        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http)) { address, _ in
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http)) { address, server in
             let client = try BlockingHTTPClient(address)
             try client.send("GET /big HTTP/1.1\r\nHost: test\r\n\r\n")
             #expect(eventually { v1.requests.count == 1 })
@@ -107,6 +107,37 @@ struct ProxyFailureTests {
             // The response was far from done (256 MiB, and nobody reads it): the proxy must close
             // its upstream connection rather than keep pulling bytes or return it to the pool.
             #expect(eventually { v1.connectionsClosed == 1 })
+            #expect(eventually { server.workerStats()[0].downstreamSessionObjects == 0 }, "the session is freed")
+        }
+    }
+
+    @Test("closed downstream connections leave no session object behind, however they ended")
+    func noSessionLeaks() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.reset)
+        defer { v1.stop(); v2.stop() }
+        let http = """
+          - match: [{uri: {prefix: /reset}}]
+            route: [{destination: {host: catalog.test, subset: v2}}]
+            retries: {attempts: 0}
+          - match: [{uri: {prefix: /echo}}]
+            route: [{destination: {host: catalog.test, subset: v1}}]
+        """
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http)) { address, server in
+            for round in 0..<20 {
+                let client = try BlockingHTTPClient(address)
+                #expect(try client.request("GET", "/echo").status == 200)
+                #expect(try client.request("GET", "/nowhere").status == 404)
+                #expect(try client.request("GET", "/reset").status == 502)
+                if round % 2 == 0 {
+                    let closing = try client.request("GET", "/echo", headers: [("Connection", "close")])
+                    #expect(closing.header("connection") == "close")
+                } else {
+                    try client.send("GET /echo HTTP/1.1\r\nHost: te")  // gone in the middle of a head
+                }
+            }
+            #expect(eventually { server.workerStats()[0].downstreamConnectionsActive == 0 })
+            #expect(eventually { server.workerStats()[0].downstreamSessionObjects == 0 },
+                    "\(server.workerStats()[0].downstreamSessionObjects) sessions still allocated")
         }
     }
 

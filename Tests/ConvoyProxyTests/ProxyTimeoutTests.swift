@@ -49,6 +49,7 @@ struct ProxyTimeoutTests {
             clock.advance(by: .milliseconds(20))
             #expect(eventually { server.workerStats()[0].downstreamConnectionsParked == 1 })
             #expect(server.workerStats()[0].downstreamConnectionsActive == 1, "a parked connection is still open")
+            #expect(eventually { server.workerStats()[0].downstreamSessionObjects == 0 }, "its session is freed")
 
             let second = try client.request("POST", "/two", body: Array("payload".utf8))
             #expect(second.status == 200 && second.text == "v1 POST /two\n")

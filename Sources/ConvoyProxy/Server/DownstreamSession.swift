@@ -106,7 +106,17 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     /// The worker's park would not take the connection this time between streams.
     @exclusivity(unchecked) private var parkRefused = false
 
+    /// The worker's count of session objects alive (a leak check), held strongly so that a
+    /// session released after its worker still has it.
+    private let liveSessions: LiveObjectCount
+
+    deinit {
+        liveSessions.value -= 1
+    }
+
     init(worker: ProxyWorker, connection: Connection, slot: ListenerSlot) {
+        liveSessions = worker.liveSessions
+        liveSessions.value += 1
         self.worker = worker
         self.connection = connection
         self.slot = slot
@@ -172,6 +182,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             return armBetweenStreams()
         }
         streamTimer = nil
+        codec.delegate = nil
     }
 
     private func arm(until deadline: MonotonicInstant?) {
@@ -218,6 +229,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         slot.connectionsOpen -= 1
         streamTimer = nil
         if streamActive { abandonStream() }
+        codec.delegate = nil  // the codec holds its delegate: break the cycle, or both leak
         worker.sessionClosed(self)
     }
 

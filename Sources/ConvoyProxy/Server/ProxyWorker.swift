@@ -54,6 +54,9 @@ public final class ProxyWorker {
     /// waking cost a few microseconds each), short enough that idle ones hold little memory.
     static let parkAfterNanoseconds: UInt64 = 50_000_000
 
+    /// Downstream session objects alive: open connections that are not parked, unless one leaks.
+    let liveSessions = LiveObjectCount()
+
     /// Idle downstream connections, held as bare sockets; made on first use.
     @exclusivity(unchecked) private var park: ConnectionPark?
 
@@ -143,6 +146,7 @@ public final class ProxyWorker {
         result.upstreamConnectionsOpened = upstreamConnectionsOpened
         result.downstreamConnectionsActive = sessions.count + (park?.count ?? 0)
         result.downstreamConnectionsParked = park?.count ?? 0
+        result.downstreamSessionObjects = liveSessions.value
         result.downstreamParks = park?.parkedTotal ?? 0
         result.downstreamWakes = park?.wokenTotal ?? 0
         for slot in slots {

@@ -55,6 +55,9 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     /// Idle connections parked, and parked ones woken by a new request (filled in on read). Any thread.
     public var downstreamParks = 0
     public var downstreamWakes = 0
+    /// Downstream session objects alive (filled in on read): the open connections that are not
+    /// parked, unless something leaks. Not exported; tests check it. Any thread.
+    public var downstreamSessionObjects = 0
     /// Responses sent downstream by status class: index 0 is 1xx … 4 is 5xx. Any thread.
     public var responsesByClass = [0, 0, 0, 0, 0]
     /// From a request head's arrival to its response's end. Any thread.
