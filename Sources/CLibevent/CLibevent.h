@@ -1,5 +1,6 @@
 // The one header of the CLibevent system-library module: libevent's core event API and its
-// pthreads locking glue. Only ConvoyDispatcher imports this module, and only internally.
+// pthreads locking glue, plus Linux's epoll (which the Glibc module leaves out) for
+// FileEventSet's watch set. Only ConvoyDispatcher imports this module, and only internally.
 #ifndef CONVOY_CLIBEVENT_H
 #define CONVOY_CLIBEVENT_H
 
@@ -18,6 +19,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
+
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include <event2/event.h>
 #include <event2/thread.h>

@@ -8,7 +8,7 @@ struct FileEventSetTests {
     func oneShotWatches() throws {
         let dispatcher = try Dispatcher(name: "file-set")
         var fired: [Int32] = []
-        let set = FileEventSet(dispatcher: dispatcher) { fired.append($0) }
+        let set = try FileEventSet(dispatcher: dispatcher) { fired.append($0) }
         let quiet = try SocketPair(), talking = try SocketPair(), hanging = try SocketPair(), removed = try SocketPair()
         for pair in [quiet, talking, hanging, removed] { try set.watch(pair.first) }
         #expect(set.count == 4 && set.contains(talking.first))

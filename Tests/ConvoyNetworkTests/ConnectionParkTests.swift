@@ -18,7 +18,7 @@ struct ConnectionParkTests {
 
         init(timeSource: any TimeSource = SystemTimeSource()) throws {
             harness = try LoopbackHarness(timeSource: timeSource)
-            park = ConnectionPark(
+            park = try ConnectionPark(
                 dispatcher: harness.dispatcher,
                 onWake: { [unowned self] connection, context in self.woken.append((connection, (context as! Tag).name)) },
                 onClose: { [unowned self] context in self.closed.append((context as! Tag).name) })

@@ -49,7 +49,7 @@ public final class ProxyWorker {
     }
 
     /// How long a downstream connection waits between requests before it is parked: its socket
-    /// handed to ``park`` and everything else freed (about 250 bytes instead of several kilobytes
+    /// handed to ``park`` and everything else freed (about a hundred bytes instead of several kilobytes
     /// while it idles). Long enough that a busy keep-alive connection never parks (parking and
     /// waking cost a few microseconds each), short enough that idle ones hold little memory.
     static let parkAfterNanoseconds: UInt64 = 50_000_000
@@ -261,7 +261,7 @@ public final class ProxyWorker {
     func park(_ session: DownstreamSession, connection: Connection, slot: ListenerSlot, closeAt: MonotonicInstant?) -> Bool {
         guard onDrained == nil else { return false }
         if park == nil {
-            park = ConnectionPark(
+            park = try? ConnectionPark(
                 dispatcher: dispatcher,
                 onWake: { [unowned self] connection, slot in self.startSession(connection, slot: slot as! ListenerSlot) },
                 onClose: { [unowned self] slot in
@@ -269,7 +269,7 @@ public final class ProxyWorker {
                     self.reportIfDrained()
                 })
         }
-        guard park!.park(connection, context: slot, closeAt: closeAt) else { return false }
+        guard let park, park.park(connection, context: slot, closeAt: closeAt) else { return false }
         sessions.removeValue(forKey: ObjectIdentifier(session))
         return true
     }
