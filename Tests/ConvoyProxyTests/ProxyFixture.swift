@@ -58,12 +58,13 @@ enum ProxyFixture {
     /// then stops it.
     static func withProxy(
         _ text: String, concurrency: Int = 1, timeSource: any TimeSource = SystemTimeSource(), admin: Bool = false,
+        lookup: @escaping HostResolver.Lookup = HostResolver.lookup,
         _ body: (SocketAddress, ProxyServer) throws -> Void
     ) throws {
         let configuration = try ProxyConfiguration.parse(text, file: "test.yaml")
         var logger = Logger(label: "convoy-test")
         logger.logLevel = .error
-        let server = try ProxyServer(configuration: configuration, concurrency: concurrency, logger: logger, timeSource: timeSource, admin: admin)
+        let server = try ProxyServer(configuration: configuration, concurrency: concurrency, logger: logger, timeSource: timeSource, lookup: lookup, admin: admin)
         try server.start()
         defer { server.stop() }
         try body(server.listenerAddresses[0], server)

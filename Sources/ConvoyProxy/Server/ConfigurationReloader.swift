@@ -29,12 +29,14 @@ final class ConfigurationReloader: Sendable {
     let path: String?
     private let workers: [DispatcherBound<ProxyWorker>]
     private let logger: Logger
+    private let lookup: HostResolver.Lookup
     private let state: Mutex<State>
     private let serial = Mutex<Int>(0)
 
     init(path: String?, configuration: ProxyConfiguration, hosts: [[ResolvedHost]], listenerAddresses: [SocketAddress],
-         workers: [DispatcherBound<ProxyWorker>], logger: Logger) {
+         workers: [DispatcherBound<ProxyWorker>], lookup: @escaping HostResolver.Lookup, logger: Logger) {
         self.path = path
+        self.lookup = lookup
         self.workers = workers
         self.logger = logger
         state = Mutex(State(configuration: configuration, hosts: hosts, listenerAddresses: listenerAddresses))
@@ -61,7 +63,7 @@ final class ConfigurationReloader: Sendable {
             } catch {
                 return .rejected("\(error)\n")
             }
-            let hosts = configuration.clusters.map { HostResolver.resolve($0, logger: logger) }
+            let hosts = configuration.clusters.map { HostResolver.resolve($0, lookup: lookup, logger: logger) }
             guard let first = workers.first else { return .rejected("no workers") }
             let bound = first.sync { worker in
                 Result { try worker.apply(configuration, hosts: hosts, addresses: nil) }.mapError { ApplyFailure(reason: "\($0)") }
@@ -94,7 +96,7 @@ final class ConfigurationReloader: Sendable {
             var updated = hosts
             for (index, cluster) in configuration.clusters.enumerated() {
                 guard case .dns = cluster.discovery else { continue }
-                let resolved = HostResolver.resolve(cluster, logger: logger)
+                let resolved = HostResolver.resolve(cluster, lookup: lookup, logger: logger)
                 guard resolved != hosts[index] else { continue }
                 logger.info("DNS: \(cluster.name) now has \(resolved.map { $0.address.description })")
                 updated[index] = resolved

@@ -38,12 +38,14 @@ public final class ProxyServer {
     /// Resolves the clusters' endpoints (blocking on DNS) and binds every worker's listeners.
     /// `configurationPath` is what ``reload()`` (SIGHUP, `POST /reload`) reads again; `logLevel`,
     /// when the logger's handler follows one, is what `POST /logging` changes. The
-    /// workers' timers follow `timeSource` (a simulated clock in tests); `admin: false` leaves
+    /// workers' timers follow `timeSource` (a simulated clock in tests) and DNS names resolve
+    /// through `lookup` (the system resolver unless a test gives its own); `admin: false` leaves
     /// the admin listener out (embedders and tests that run many proxies). Main thread.
     /// - Throws: ``NetworkError`` when a listener cannot bind, ``DispatcherError`` when a
     ///   dispatcher cannot be created.
     public init(configuration: ProxyConfiguration, configurationPath: String? = nil, concurrency: Int? = nil, logger: Logger,
-                logLevel: LogLevelControl? = nil, timeSource: any TimeSource = SystemTimeSource(), admin: Bool = true) throws {
+                logLevel: LogLevelControl? = nil, timeSource: any TimeSource = SystemTimeSource(), lookup: @escaping HostResolver.Lookup = HostResolver.lookup,
+                admin: Bool = true) throws {
         self.logLevel = logLevel
         servesAdmin = admin
         if let settings = configuration.bootstrap.accessLog {
@@ -60,7 +62,7 @@ public final class ProxyServer {
             accessLog = nil
         }
         self.logger = logger
-        let hosts = configuration.clusters.map { HostResolver.resolve($0, logger: logger) }
+        let hosts = configuration.clusters.map { HostResolver.resolve($0, lookup: lookup, logger: logger) }
         for (cluster, resolved) in zip(configuration.clusters, hosts) where resolved.isEmpty {
             logger.warning("\(cluster.name) has no endpoints: its requests get 503")
         }
@@ -77,7 +79,7 @@ public final class ProxyServer {
         }
         reloader = ConfigurationReloader(
             path: configurationPath, configuration: configuration, hosts: hosts, listenerAddresses: addresses,
-            workers: workers, logger: logger)
+            workers: workers, lookup: lookup, logger: logger)
     }
 
     /// Reads the configuration file again and, when it is valid, swaps it into every worker
@@ -206,6 +208,12 @@ public final class ProxyServer {
         refresh = nil
         self.stop()
         withExtendedLifetime((interrupt, terminate, deadline, hangup)) {}
+    }
+
+    /// Resolves the DNS clusters' names again and hands changed addresses to the workers; ``run()``
+    /// does this at the clusters' refresh rate. Main thread (blocks on DNS).
+    public func refreshDNS() {
+        reloader.refreshDNS()
     }
 
     /// Each worker's counters, read on the workers' threads. Main thread (blocks until every

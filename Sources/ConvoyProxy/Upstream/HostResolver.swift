@@ -10,17 +10,21 @@ import Glibc
 /// resolver (`getaddrinfo`, which blocks: call it on the main thread or a resolver thread, never a
 /// worker). Any thread.
 public enum HostResolver {
-    /// The hosts of `cluster`: one per IP endpoint, one per address a name resolves to (each with
-    /// the endpoint's weight). Names that fail to resolve contribute nothing and are logged. Any
-    /// thread (blocks).
-    public static func resolve(_ cluster: ClusterConfig, logger: Logger? = nil) -> [ResolvedHost] {
+    /// A name lookup: the addresses of a name, with the given port. ``lookup(_:port:)`` is the
+    /// system's; tests pass their own.
+    public typealias Lookup = @Sendable (String, UInt16) -> [SocketAddress]
+
+    /// The hosts of `cluster`: one per IP endpoint, one per address a name resolves to through
+    /// `lookup` (each with the endpoint's weight). Names that fail to resolve contribute nothing
+    /// and are logged. Any thread (blocks).
+    public static func resolve(_ cluster: ClusterConfig, lookup: Lookup = HostResolver.lookup, logger: Logger? = nil) -> [ResolvedHost] {
         var hosts: [ResolvedHost] = []
         for endpoint in cluster.endpoints {
             if let address = SocketAddress(ip: endpoint.address, port: endpoint.port) {
                 hosts.append(ResolvedHost(address: address, weight: endpoint.weight))
                 continue
             }
-            let addresses = lookup(endpoint.address, port: endpoint.port)
+            let addresses = lookup(endpoint.address, endpoint.port)
             if addresses.isEmpty {
                 logger?.warning("DNS: '\(endpoint.address)' of \(cluster.name) did not resolve; the endpoint is left out")
             }
@@ -33,7 +37,7 @@ public enum HostResolver {
 
     /// The IPv4 and IPv6 addresses of `name` (IPv4 first), sorted so results compare equal across
     /// lookups. Any thread (blocks).
-    public static func lookup(_ name: String, port: UInt16) -> [SocketAddress] {
+    @Sendable public static func lookup(_ name: String, port: UInt16) -> [SocketAddress] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
