@@ -129,6 +129,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         if responseFraming == .untilClose { closeAfterResponse = true }
         if case .contentLength(let length) = responseFraming { responseBodyRemaining = length }
         responseStarted = true
+        head.headers.recycle()  // the copy made by the edits above, if any
         connection.write(output)
         if endStream { completeResponse() }
     }

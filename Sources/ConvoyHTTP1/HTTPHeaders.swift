@@ -144,6 +144,17 @@ public struct HTTPHeaders {
         storage.lineTextLength = range.length
     }
 
+    /// Empties these headers and gives the storage behind them to the calling thread's pool when
+    /// nothing else holds it, so the next parsed or edited head reuses it instead of allocating:
+    /// a proxy that edits every head it forwards calls this once it has sent one. A storage still
+    /// shared is just released. The owning thread.
+    public mutating func recycle() {
+        let unique = storage !== HeaderStoragePool.placeholder && isKnownUniquelyReferenced(&storage)
+        let taken = storage
+        storage = HeaderStoragePool.placeholder
+        if unique { HeaderStoragePool.current.give(taken) }
+    }
+
     @inline(__always)
     mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }

@@ -49,9 +49,12 @@ final class HeaderStorage {
         lineTextLength = 0
     }
 
-    /// A copy with room for the edits that usually follow one (a proxy adds a few fields).
+    /// A copy with room for the edits that usually follow one (a proxy adds a few fields), in a
+    /// storage from the thread's pool when it has one (``HTTPHeaders/recycle()`` gives them back).
     func copy() -> HeaderStorage {
-        let copy = HeaderStorage(byteCapacity: byteCount + 256, fieldCapacity: fieldCount + 8)
+        let copy = HeaderStoragePool.current.take()
+        copy.reserveBytes(byteCount + 256)
+        copy.reserveFields(fieldCount + 8)
         copy.bytes.update(from: bytes, count: byteCount)
         copy.fields.update(from: fields, count: fieldCount)
         copy.byteCount = byteCount
@@ -102,8 +105,14 @@ final class HeaderStorage {
         fieldCount += 1
     }
 
-    private func growFields() {
-        let capacity = fieldCapacity * 2
+    @inline(__always)
+    func reserveFields(_ total: Int) {
+        if total > fieldCapacity { growFields(total) }
+    }
+
+    private func growFields(_ needed: Int = 0) {
+        var capacity = fieldCapacity * 2
+        while capacity < needed { capacity *= 2 }
         let grown = UnsafeMutablePointer<HeaderField>.allocate(capacity: capacity)
         grown.update(from: fields, count: fieldCount)
         fields.deallocate()

@@ -509,13 +509,14 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         self.upstream = upstream
         upstream.session = self
         upstream.codec.delegate = self
-        guard let head = upstreamHead else { return }
+        guard var head = upstreamHead else { return }
         upstreamHead = nil
         let stats = upstream.connection.stats
         attemptStart = (stats.bytesWritten, stats.bytesRead, upstream.requestsCarried > 1)
         if logEntry != nil { logEntry?.upstreamHost = hostAddress?.description ?? "" }
         let endStream = !requestHasBody
         upstream.codec.sendRequestHead(head, endStream: endStream)
+        head.headers.recycle()  // the edited copy, unless the retry template still holds it
         attemptSent = worker.dispatcher.approximateMonotonicTime
         if attempt > 0, let replayBody, !replayBody.isEmpty {
             let copy = IOBuffer()
@@ -585,6 +586,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         } else {
             countResponse(response.status)
             self.codec.sendResponseHead(response, endStream: false)
+            response.headers.recycle()  // the edited copy: its storage serves the next head
         }
     }
 
@@ -601,14 +603,15 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     func clientCodecDidReceiveEnd(_ codec: HTTP1ClientCodec) {
         let trailers = responseTrailers
         responseTrailers = nil
-        let bodylessHead = bodylessResponseHead
+        var bodylessHead = bodylessResponseHead
         bodylessResponseHead = nil
         releaseUpstream(reusable: true)
         finishUpstreamAccounting()
         if let bodylessHead { countResponse(bodylessHead.status) }
         endStream()
-        if let bodylessHead {
-            self.codec.sendResponseHead(bodylessHead, endStream: true)
+        if bodylessHead != nil {
+            self.codec.sendResponseHead(bodylessHead!, endStream: true)
+            bodylessHead!.headers.recycle()
         } else {
             self.codec.sendEnd(trailers: trailers)
         }
@@ -885,6 +888,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         awaitingRetry = false
         retryPolicy = nil
         routeRequest = nil
+        requestTemplate?.headers.recycle()
         requestTemplate = nil
         replayBody = nil
         attempt = 0
