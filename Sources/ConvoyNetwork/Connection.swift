@@ -323,8 +323,10 @@ public class Connection: DeferredDeletable {
             return
         }
         trapUnless(!writeEndRequested, "Connection \(id): write after the end of stream was written")
-        for filter in writeFilters.reversed() {
-            if filter.onWrite(data, endStream: endStream) == .stopIteration { return }
+        if !writeFilters.isEmpty {
+            for filter in writeFilters.reversed() {
+                if filter.onWrite(data, endStream: endStream) == .stopIteration { return }
+            }
         }
         writeBuffer.move(from: data)
         if endStream { writeEndRequested = true }

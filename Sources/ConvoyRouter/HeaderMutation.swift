@@ -4,21 +4,22 @@ import ConvoyHTTP1
 /// that order: remove, set, add. Immutable; any thread.
 public struct HeaderMutation: Sendable {
     /// Replace any existing fields of this name with one field. Any thread.
-    public var replacing: [(name: String, value: String)] = []
+    public let replacing: [(name: String, value: String)]
     /// Append a field (existing ones stay). Any thread.
-    public var appending: [(name: String, value: String)] = []
+    public let appending: [(name: String, value: String)]
     /// Remove every field of these names. Any thread.
-    public var removing: [String] = []
+    public let removing: [String]
+    /// True when applying changes nothing (stored: the proxy checks it on every request, before
+    /// touching the lists). Any thread.
+    public let isEmpty: Bool
 
-    /// No changes. Any thread.
+    /// The given changes (none by default). Any thread.
     public init(replacing: [(name: String, value: String)] = [], appending: [(name: String, value: String)] = [], removing: [String] = []) {
         self.replacing = replacing
         self.appending = appending
         self.removing = removing
+        isEmpty = replacing.isEmpty && appending.isEmpty && removing.isEmpty
     }
-
-    /// True when applying changes nothing. Any thread.
-    public var isEmpty: Bool { replacing.isEmpty && appending.isEmpty && removing.isEmpty }
 
     /// Applies the changes to `headers`. The headers' thread.
     public func apply(to headers: inout HTTPHeaders) {

@@ -294,10 +294,10 @@ struct VirtualServiceSpec {
 
     private static func mutation(_ node: ConfigNode) -> HeaderMutation {
         guard let fields = node.fields(["set", "add", "remove"]) else { return HeaderMutation() }
-        var mutation = HeaderMutation()
-        mutation.replacing = (fields["set"]?.stringMap() ?? []).map { (name: $0.key, value: $0.value) }
-        mutation.appending = (fields["add"]?.stringMap() ?? []).map { (name: $0.key, value: $0.value) }
-        mutation.removing = fields["remove"]?.stringList() ?? []
+        let mutation = HeaderMutation(
+            replacing: (fields["set"]?.stringMap() ?? []).map { (name: $0.key, value: $0.value) },
+            appending: (fields["add"]?.stringMap() ?? []).map { (name: $0.key, value: $0.value) },
+            removing: fields["remove"]?.stringList() ?? [])
         for field in mutation.replacing + mutation.appending where !HeaderNameCheck.isToken(field.name) {
             node.error("'\(field.name)' is not a valid header name")
         }

@@ -429,8 +429,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         if worker.configuration.bootstrap.newSpanPerHop {
             TraceContext.startHop(&headers, random: &worker.random)
         }
-        route.requestHeaders.apply(to: &headers)
-        destination.requestHeaders.apply(to: &headers)
+        if !route.requestHeaders.isEmpty { route.requestHeaders.apply(to: &headers) }
+        if !destination.requestHeaders.isEmpty { destination.requestHeaders.apply(to: &headers) }
     }
 
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) {
@@ -576,8 +576,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         }
         var response = head
         response.headers.removeHopByHopFields()
-        route?.responseHeaders.apply(to: &response.headers)
-        destination?.responseHeaders.apply(to: &response.headers)
+        if let route, !route.responseHeaders.isEmpty { route.responseHeaders.apply(to: &response.headers) }
+        if let destination, !destination.responseHeaders.isEmpty { destination.responseHeaders.apply(to: &response.headers) }
         responseStarted = true
         if head.framing == .none {
             // Sent with the end, once the upstream side is settled (sending it completes the
