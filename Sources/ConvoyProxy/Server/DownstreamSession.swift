@@ -401,7 +401,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             }
             perTryTimer?.enable(after: perTryTimeout)
         }
-        let pool = worker.pool(for: address, cluster: cluster.config)
+        let worker = self.worker
+        let pool = cluster.pool(host: host) { worker.pool(for: $0, cluster: $1) }
         self.pool = pool
         waitingForPool = true
         if let connection = pool.acquire(self) {

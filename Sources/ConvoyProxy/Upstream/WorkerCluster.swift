@@ -17,6 +17,8 @@ final class WorkerCluster {
     @exclusivity(unchecked) private var sweepTimer: TimerEvent?
     /// Counters the sessions keep (``currentStats`` adds the cluster's own).
     @exclusivity(unchecked) var stats = ClusterStats()
+    /// The worker's pool for each host, looked up once (by address) and kept per host index.
+    @exclusivity(unchecked) private var hostPools: [UpstreamPool?] = []
     /// Endpoints the active health check marked unhealthy.
     @exclusivity(unchecked) private(set) var failingHealthCheck: Set<SocketAddress> = []
     /// Hosts ejected by outlier detection so far, and returned. Counters.
@@ -46,9 +48,21 @@ final class WorkerCluster {
         let previous = newHosts.map { oldIndex[$0.address] }
         activeRequests = previous.map { $0.map { activeRequests[$0] } ?? 0 }
         hosts = newHosts
+        hostPools = []
         failingHealthCheck = failingHealthCheck.filter { address in newHosts.contains { $0.address == address } }
         detector?.reset(hostCount: newHosts.count, keeping: previous)
         rebuildBalancer()
+    }
+
+    /// The worker's connection pool for host `host`, made by `make` (the worker's pool for the
+    /// host's address) on first use and kept until the hosts change.
+    @inline(__always)
+    func pool(host: Int, make: (SocketAddress, ClusterConfig) -> UpstreamPool) -> UpstreamPool {
+        if hostPools.count != hosts.count { hostPools = Array(repeating: nil, count: hosts.count) }
+        if let pool = hostPools[host] { return pool }
+        let pool = make(hosts[host].address, config)
+        hostPools[host] = pool
+        return pool
     }
 
     /// Counts an upstream try's outcome for outlier detection; true when it ejected the host.
