@@ -39,7 +39,13 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// The connection to the upstream. Dispatcher thread.
     public let connection: Connection
     /// Receives responses. Dispatcher thread.
-    @exclusivity(unchecked) public var delegate: (any HTTP1ClientCodecDelegate)?
+    public var delegate: (any HTTP1ClientCodecDelegate)? {
+        get { storedDelegate }
+        set { storedDelegate = newValue }
+    }
+    // Behind accessors: another module touching a public stored property checks exclusivity
+    // dynamically (about 80 instructions), whatever the declaration says.
+    @exclusivity(unchecked) private var storedDelegate: (any HTTP1ClientCodecDelegate)?
     /// Responses completed on this connection. Dispatcher thread.
     @exclusivity(unchecked) public private(set) var responsesReceived: UInt64 = 0
 
@@ -56,7 +62,7 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// Installs a codec as `connection`'s read filter. Dispatcher thread.
     public init(connection: Connection, limits: HTTP1ParserLimits = .responses, delegate: (any HTTP1ClientCodecDelegate)? = nil) {
         self.connection = connection
-        self.delegate = delegate
+        self.storedDelegate = delegate
         parser = HTTP1Parser(role: .response, limits: limits)
         connection.addReadFilter(self)
         connection.addCallbacks(self)

@@ -54,7 +54,13 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
     /// The connection the codec reads from and writes to. Dispatcher thread.
     public let connection: Connection
     /// Receives the requests. Dispatcher thread.
-    @exclusivity(unchecked) public var delegate: (any HTTP1ServerCodecDelegate)?
+    public var delegate: (any HTTP1ServerCodecDelegate)? {
+        get { storedDelegate }
+        set { storedDelegate = newValue }
+    }
+    // Behind accessors: another module touching a public stored property checks exclusivity
+    // dynamically (about 80 instructions), whatever the declaration says.
+    @exclusivity(unchecked) private var storedDelegate: (any HTTP1ServerCodecDelegate)?
     /// Answer `Expect: 100-continue` with `100 Continue` when the head arrives. Dispatcher thread.
     @exclusivity(unchecked) public var sendsContinueAutomatically = true
     /// Close the connection after this long without a request in progress (nil: never). Dispatcher thread.
@@ -89,7 +95,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
     /// Installs a codec as `connection`'s read filter with `limits`. Dispatcher thread.
     public init(connection: Connection, limits: HTTP1ParserLimits = .requests, delegate: (any HTTP1ServerCodecDelegate)? = nil) {
         self.connection = connection
-        self.delegate = delegate
+        self.storedDelegate = delegate
         parser = HTTP1Parser(role: .request, limits: limits)
         connection.addReadFilter(self)
         connection.addCallbacks(self)

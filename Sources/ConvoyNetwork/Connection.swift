@@ -38,7 +38,8 @@ public class Connection: DeferredDeletable {
     /// A process-wide unique id, for logs. Dispatcher thread.
     public final let id: UInt64
     /// This side's address. Dispatcher thread.
-    public final internal(set) var localAddress: SocketAddress?
+    public final var localAddress: SocketAddress? { boundAddress }
+    @exclusivity(unchecked) final var boundAddress: SocketAddress?
     /// The peer's address. Dispatcher thread.
     public final let remoteAddress: SocketAddress?
     /// Open, closing (flushing) or closed. Dispatcher thread.
@@ -50,7 +51,9 @@ public class Connection: DeferredDeletable {
     /// Bytes waiting to be written. Dispatcher thread.
     public final let writeBuffer = IOBuffer()
     /// I/O counters. Dispatcher thread.
-    @exclusivity(unchecked) public final internal(set) var stats = ConnectionStats()
+    public final var stats: ConnectionStats { ioStats }
+    // Behind a getter: other modules reading a public stored property check exclusivity dynamically.
+    @exclusivity(unchecked) final var ioStats = ConnectionStats()
     /// Why the connection failed, when it did (a reset, a refused or timed-out connect). Dispatcher thread.
     public final internal(set) var failure: NetworkError?
     /// How long a ``ConnectionCloseType/flushWriteAndDelay`` close waits for the peer (default 1 s;
@@ -83,7 +86,7 @@ public class Connection: DeferredDeletable {
         self.dispatcher = dispatcher
         self.id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         self.fd = fd
-        self.localAddress = localAddress
+        self.boundAddress = localAddress
         self.remoteAddress = remoteAddress
         self.bufferLimit = Self.defaultBufferLimit
         do {
@@ -271,11 +274,11 @@ public class Connection: DeferredDeletable {
                 switch readBuffer.read(from: fd, maxBytes: min(room, 16 * SlicePool.sliceSize)) {
                 case .transferred(let count):
                     bytesThisEvent += count
-                    stats.bytesRead &+= UInt64(count)
-                    stats.reads &+= 1
+                    ioStats.bytesRead &+= UInt64(count)
+                    ioStats.reads &+= 1
                     if !peerClosed, !readBuffer.lastReadFilledOffer { break readLoop }
                 case .wouldBlock:
-                    stats.emptyReads &+= 1
+                    ioStats.emptyReads &+= 1
                     break readLoop
                 case .endOfStream:
                     readEnded = true
@@ -339,8 +342,8 @@ public class Connection: DeferredDeletable {
             switch writeBuffer.write(to: fd) {
             case .transferred(let count):
                 progressed = true
-                stats.bytesWritten &+= UInt64(count)
-                stats.writes &+= 1
+                ioStats.bytesWritten &+= UInt64(count)
+                ioStats.writes &+= 1
             case .wouldBlock, .endOfStream:
                 break writeLoop  // the socket is full: the next writable edge resumes
             case .failed(let error):
@@ -410,7 +413,7 @@ public class Connection: DeferredDeletable {
     private final func armDelayedClose() {
         if delayedCloseTimer == nil {
             delayedCloseTimer = try? TimerEvent(dispatcher: dispatcher) { [unowned self] in
-                self.stats.delayedCloseTimeouts &+= 1
+                self.ioStats.delayedCloseTimeouts &+= 1
                 self.closeSocket(.localClose)
             }
         }
@@ -479,7 +482,7 @@ public class Connection: DeferredDeletable {
     /// Raises `.connected` to every callback, then flushes anything written meanwhile.
     final func raiseConnected() {
         isConnecting = false
-        localAddress = Syscalls.localAddress(fd)
+        boundAddress = Syscalls.localAddress(fd)
         for callback in callbacks {
             guard state == .open else { return }
             callback.onEvent(.connected)

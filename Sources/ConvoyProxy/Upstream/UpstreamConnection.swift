@@ -11,7 +11,7 @@ final class UpstreamConnection: ConnectionCallbacks {
     @exclusivity(unchecked) private(set) var isConnected = false
     @exclusivity(unchecked) var requestsCarried = 0
     /// The downstream session whose request this connection carries (told of write backpressure).
-    weak var session: DownstreamSession?
+    @exclusivity(unchecked) weak var session: DownstreamSession?
     @exclusivity(unchecked) private var idleTimer: DeadlineTimer?
 
     init(pool: UpstreamPool) throws {
