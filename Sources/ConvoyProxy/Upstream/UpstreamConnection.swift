@@ -10,6 +10,8 @@ final class UpstreamConnection: ConnectionCallbacks {
     unowned let pool: UpstreamPool
     @exclusivity(unchecked) private(set) var isConnected = false
     @exclusivity(unchecked) var requestsCarried = 0
+    /// Its index in the pool's busy list while it carries a request, else -1.
+    @exclusivity(unchecked) var busySlot = -1
     /// The downstream session whose request this connection carries (told of write backpressure).
     @exclusivity(unchecked) weak var session: DownstreamSession?
     @exclusivity(unchecked) private var idleTimer: DeadlineTimer?

@@ -21,7 +21,9 @@ final class UpstreamPool {
     let bufferLimit: Int
     @exclusivity(unchecked) private var idle: [UpstreamConnection] = []
     @exclusivity(unchecked) private var connecting: [UpstreamConnection] = []
-    @exclusivity(unchecked) private var busyConnections: [ObjectIdentifier: UpstreamConnection] = [:]
+    /// Connections carrying a request; each knows its slot here (`busySlot`), so taking one out
+    /// is a swap with the last, not a search or a hash.
+    @exclusivity(unchecked) private var busy: [UpstreamConnection] = []
     @exclusivity(unchecked) private var waiters: [any UpstreamPoolWaiter] = []
     @exclusivity(unchecked) private var handoff: ScheduledCallback?
 
@@ -37,7 +39,7 @@ final class UpstreamPool {
         self.bufferLimit = bufferLimit
     }
 
-    var openConnections: Int { idle.count + connecting.count + busyConnections.count }
+    var openConnections: Int { idle.count + connecting.count + busy.count }
 
     /// Gives `waiter` a connection now (returned), or queues it (nil) to be called back.
     func acquire(_ waiter: any UpstreamPoolWaiter) -> UpstreamConnection? {
@@ -65,8 +67,7 @@ final class UpstreamPool {
 
     /// Returns a connection after its exchange: back to idle if it can carry another request.
     func release(_ connection: UpstreamConnection) {
-        let id = ObjectIdentifier(connection)
-        guard busyConnections.removeValue(forKey: id) != nil else { return }
+        guard removeBusy(connection) else { return }
         let exhausted = settings.maxRequestsPerConnection.map { connection.requestsCarried >= $0 } ?? false
         guard connection.codec.isReusable, !exhausted else {
             connection.connection.close(.noFlush)
@@ -82,7 +83,21 @@ final class UpstreamPool {
         connection.becameBusy()
         connection.requestsCarried += 1
         requestsServed += 1
-        busyConnections[ObjectIdentifier(connection)] = connection
+        connection.busySlot = busy.count
+        busy.append(connection)
+    }
+
+    /// Takes `connection` out of `busy`; false when it was not there.
+    private func removeBusy(_ connection: UpstreamConnection) -> Bool {
+        let slot = connection.busySlot
+        guard slot >= 0, slot < busy.count, busy[slot] === connection else { return false }
+        let last = busy.removeLast()
+        if last !== connection {
+            busy[slot] = last
+            last.busySlot = slot
+        }
+        connection.busySlot = -1
+        return true
     }
 
     private func openConnection() {
@@ -139,7 +154,7 @@ final class UpstreamPool {
         let wasConnecting = connecting.contains { $0 === connection }
         connecting.removeAll { $0 === connection }
         idle.removeAll { $0 === connection }
-        busyConnections.removeValue(forKey: ObjectIdentifier(connection))
+        _ = removeBusy(connection)
         guard wasConnecting else {
             serveWaitersWithNewConnections()
             return
@@ -154,7 +169,7 @@ final class UpstreamPool {
 
     /// Closes every connection (the worker is stopping or the endpoint went away).
     func closeAll() {
-        let all = idle + connecting + Array(busyConnections.values)
+        let all = idle + connecting + busy
         for connection in all { connection.connection.close(.noFlush) }
     }
 }
