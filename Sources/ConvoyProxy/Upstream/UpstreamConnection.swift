@@ -13,7 +13,10 @@ final class UpstreamConnection: ConnectionCallbacks {
     /// Its index in the pool's busy list while it carries a request, else -1.
     @exclusivity(unchecked) var busySlot = -1
     /// The downstream session whose request this connection carries (told of write backpressure).
-    @exclusivity(unchecked) weak var session: DownstreamSession?
+    /// Strong, set and cleared by the session itself (`attach`, `releaseUpstream`): a weak
+    /// reference would give every session a side table, and then every retain and release of a
+    /// session, many per request, takes the runtime's slow path.
+    @exclusivity(unchecked) var session: DownstreamSession?
     @exclusivity(unchecked) private var idleTimer: DeadlineTimer?
 
     init(pool: UpstreamPool) throws {
