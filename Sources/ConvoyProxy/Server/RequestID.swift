@@ -11,21 +11,33 @@ enum RequestID {
         var high = random.next(), low = random.next()
         high = (high & ~0xF000) | 0x4000  // version 4
         low = (low & ~(0xC << 60)) | (0x8 << 60)  // RFC 4122 variant
-        var index = 0
-        func put(_ value: UInt64, nibbles: Int) {
-            var shift = (nibbles - 1) * 4
-            while shift >= 0 {
-                let nibble = UInt8(truncatingIfNeeded: (value >> UInt64(shift)) & 0xF)
-                buffer[index] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble  // 0-9, a-f
-                index += 1
-                shift -= 4
-            }
-        }
-        func dash() { buffer[index] = UInt8(ascii: "-"); index += 1 }
-        put(high >> 32, nibbles: 8); dash()
-        put((high >> 16) & 0xFFFF, nibbles: 4); dash()
-        put(high & 0xFFFF, nibbles: 4); dash()
-        put(low >> 48, nibbles: 4); dash()
-        put(low & 0xFFFF_FFFF_FFFF, nibbles: 12)
+        // 8-4-4-4-12 hex digits: high's 16 digits, then low's 16, with dashes between the groups.
+        let a = hex(UInt32(truncatingIfNeeded: high >> 32)), b = hex(UInt32(truncatingIfNeeded: high))
+        let c = hex(UInt32(truncatingIfNeeded: low >> 32)), d = hex(UInt32(truncatingIfNeeded: low))
+        let base = buffer.baseAddress!
+        base.storeBytes(of: a, as: UInt64.self)
+        base.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 8, as: UInt8.self)
+        base.storeBytes(of: UInt32(truncatingIfNeeded: b), toByteOffset: 9, as: UInt32.self)
+        base.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 13, as: UInt8.self)
+        base.storeBytes(of: UInt32(truncatingIfNeeded: b >> 32), toByteOffset: 14, as: UInt32.self)
+        base.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 18, as: UInt8.self)
+        base.storeBytes(of: UInt32(truncatingIfNeeded: c), toByteOffset: 19, as: UInt32.self)
+        base.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 23, as: UInt8.self)
+        base.storeBytes(of: UInt32(truncatingIfNeeded: c >> 32), toByteOffset: 24, as: UInt32.self)
+        base.storeBytes(of: d, toByteOffset: 28, as: UInt64.self)
+    }
+
+    /// The eight lowercase hex digits of `value`, most significant first, as the bytes of a
+    /// little-endian `UInt64` (all eight at once: each nibble spread into its own byte, then
+    /// `0`–`9` or `a`–`f` added without a branch).
+    @inline(__always)
+    static func hex(_ value: UInt32) -> UInt64 {
+        var x = UInt64(value)
+        x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF
+        x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF
+        x = (x | (x << 4)) & 0x0F0F_0F0F_0F0F_0F0F
+        x = x.byteSwapped  // the most significant digit at the lowest address
+        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101  // 1 where the digit is ≥ 10
+        return (x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27).littleEndian
     }
 }
