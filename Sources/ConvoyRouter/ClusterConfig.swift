@@ -88,7 +88,7 @@ public struct EndpointConfig: Sendable, Equatable {
 }
 
 /// Per-endpoint connection pool settings (DestinationRule `connectionPool`). Immutable; any thread.
-public struct ConnectionPoolSettings: Sendable, Equatable {
+public struct ConnectionPoolSettings: Sendable, Hashable {
     /// TCP connect timeout (Istio's default 10 s). Any thread.
     public var connectTimeout: Duration = .seconds(10)
     /// Close a pooled connection idle this long. Default 4 s: below the 5 s keep-alive of Node.js
@@ -108,7 +108,7 @@ public struct ConnectionPoolSettings: Sendable, Equatable {
 
     /// `tcp.tcpKeepalive`: probes, idle time before the first, interval; nil parts keep the
     /// kernel's defaults. Any thread.
-    public struct TCPKeepalive: Sendable, Equatable {
+    public struct TCPKeepalive: Sendable, Hashable {
         /// Unanswered probes before the connection is dropped. Any thread.
         public var probes: Int?
         /// Idle time before the first probe. Any thread.

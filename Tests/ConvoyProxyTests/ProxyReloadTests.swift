@@ -59,6 +59,25 @@ struct ProxyReloadTests {
         }
     }
 
+    @Test("connection-pool settings follow a reload: maxRequestsPerConnection 1, then unlimited")
+    func poolSettingsFollowReload() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let gateway = LoopbackSocket.unusedAddress().port!
+        func config(_ policy: String) -> String {
+            ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: Self.routeTo("v1"), policy: policy).replacingPort(gateway)
+        }
+        try Self.withFileProxy(config("  trafficPolicy: {connectionPool: {http: {maxRequestsPerConnection: 1}}}")) { address, server, rewrite in
+            let client = try BlockingHTTPClient(address)
+            for _ in 0..<3 { #expect(try client.request("GET", "/one-each").status == 200) }
+            #expect(v1.connectionsAccepted == 3, "one upstream connection per request")
+            try rewrite(config(""))
+            #expect(server.reload().reloaded)
+            for _ in 0..<3 { #expect(try client.request("GET", "/reused").status == 200) }
+            #expect(v1.connectionsAccepted == 4, "after the reload one connection carries them all")
+        }
+    }
+
     @Test("a request in progress finishes on the configuration it started with")
     func inFlightKeepsSnapshot() throws {
         let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))

@@ -19,7 +19,7 @@ public final class ProxyWorker {
     let logger: Logger
     @exclusivity(unchecked) var random = FastRandom()
     @exclusivity(unchecked) private(set) var clusters: [WorkerCluster]
-    @exclusivity(unchecked) private var pools: [SocketAddress: UpstreamPool] = [:]
+    @exclusivity(unchecked) private var pools: [PoolKey: UpstreamPool] = [:]
     /// The configured listeners, in configuration order.
     @exclusivity(unchecked) private var slots: [ListenerSlot] = []
     @exclusivity(unchecked) private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
@@ -212,13 +212,22 @@ public final class ProxyWorker {
         for cluster in clusters { cluster.setHealthCheckResult(address: address, healthy: healthy) }
     }
 
+    /// The pool for `address` with `cluster`'s connection-pool settings (and the current buffer
+    /// limit). Clusters agreeing on both share it; a reload that changes the settings gets a new
+    /// pool, and the old one's idle connections close at their idle timeout.
     func pool(for address: SocketAddress, cluster: ClusterConfig) -> UpstreamPool {
-        if let pool = pools[address] { return pool }
-        let pool = UpstreamPool(
-            dispatcher: dispatcher, address: address, settings: cluster.connectionPool,
-            bufferLimit: configuration.bootstrap.connectionBufferLimit)
-        pools[address] = pool
+        let key = PoolKey(address: address, settings: cluster.connectionPool, bufferLimit: configuration.bootstrap.connectionBufferLimit)
+        if let pool = pools[key] { return pool }
+        let pool = UpstreamPool(dispatcher: dispatcher, address: address, settings: key.settings, bufferLimit: key.bufferLimit)
+        pools[key] = pool
         return pool
+    }
+
+    /// What makes two upstream pools interchangeable.
+    private struct PoolKey: Hashable {
+        let address: SocketAddress
+        let settings: ConnectionPoolSettings
+        let bufferLimit: Int
     }
 
     private func accept(_ connection: Connection, slot: ListenerSlot) {
