@@ -434,6 +434,12 @@ public class Connection: DeferredDeletable {
         writeBuffer.drain(writeBuffer.count)
         let notified = callbacks
         for callback in notified { callback.onEvent(event) }
+        dropOwnersAndRelease()
+    }
+
+    /// Forgets every callback and filter (which may be what holds their owners), and hands the
+    /// connection's hold on itself to the dispatcher's deferred-delete list.
+    private final func dropOwnersAndRelease() {
         callbacks.removeAll()
         readFilters.removeAll()
         writeFilters.removeAll()
@@ -443,8 +449,6 @@ public class Connection: DeferredDeletable {
         }
     }
 
-    /// Traps, naming the call, when used off the dispatcher's thread.
-    @inline(__always)
     /// Gives the socket away (to a ``ConnectionPark``) when the connection is open and idle:
     /// connected, nothing buffered either way, reading enabled, no close or end of stream under
     /// way. The connection is then closed without telling anyone — its callbacks and filters are
@@ -459,16 +463,12 @@ public class Connection: DeferredDeletable {
         fileEvent = nil
         let detached = fd
         fd = -1
-        callbacks.removeAll()
-        readFilters.removeAll()
-        writeFilters.removeAll()
-        if let keepAlive {
-            self.keepAlive = nil
-            dispatcher.deferredDelete(keepAlive)
-        }
+        dropOwnersAndRelease()
         return (detached, tracker)
     }
 
+    /// Traps, naming the call, when used off the dispatcher's thread.
+    @inline(__always)
     final func checkThread(_ operation: StaticString) {
         trapUnless(dispatcher.isThreadSafe, "Connection.\(operation) called off the thread of dispatcher '\(dispatcher.name)'")
     }

@@ -83,19 +83,19 @@ enum Syscalls {
     }
 
     static func localAddress(_ fd: Int32) -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return result == 0 ? SocketAddress(storage: storage) : nil
+        socketAddress { getsockname(fd, $0, $1) }
     }
 
     static func peerAddress(_ fd: Int32) -> SocketAddress? {
+        socketAddress { getpeername(fd, $0, $1) }
+    }
+
+    /// The address `call` (getsockname or getpeername) fills in, or nil when it fails.
+    private static func socketAddress(_ call: (UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> SocketAddress? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call($0, &length) }
         }
         return result == 0 ? SocketAddress(storage: storage) : nil
     }
