@@ -2,6 +2,10 @@ import ConvoyDispatcher
 import ConvoyTestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("FileEvent")
 struct FileEventTests {
     @Test("level trigger reports unread data every iteration; edge trigger only once per arrival")
@@ -175,9 +179,11 @@ struct FileEventTests {
     @Test("registering a descriptor that is not open throws a DispatcherError")
     func invalidDescriptorThrows() throws {
         let dispatcher = try Dispatcher(name: "file-invalid")
-        let sockets = try SocketPair()
-        let closedDescriptor = sockets.first
-        sockets.closeFirst()
+        // Above the open-file limit, so never open — a number just closed could be reused at once
+        // by a test running in parallel.
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let closedDescriptor = Int32(clamping: limit.rlim_cur) &+ 16
         #expect {
             _ = try FileEvent(dispatcher: dispatcher, fileDescriptor: closedDescriptor, trigger: .edge, events: .read) { _ in }
         } throws: { error in
