@@ -34,7 +34,9 @@ struct ConvoyProcessTests {
               admin: {address: "127.0.0.1:\(adminPort)"}
             \(bootstrap)
             """
-        let process = try ChildProcess(convoy, ["run", "-c", write(text), "--concurrency", "1", "--log-level", "info"])
+        let path = write(text)
+        defer { unlink(path) }  // read at start; these tests do not reload it
+        let process = try ChildProcess(convoy, ["run", "-c", path, "--concurrency", "1", "--log-level", "info"])
         let address = SocketAddress(ip: "127.0.0.1", port: port)!
         let up = eventually { (try? BlockingHTTPClient(address)) != nil }
         try #require(up, "convoy did not start listening: \(process.output)")
@@ -57,6 +59,7 @@ struct ConvoyProcessTests {
                 - destination: {host: nowhere.test}
                 timeot: 5s
             """)
+        defer { unlink(bad) }
         let check = try ChildProcess(convoy, ["check", "-c", bad])
         #expect(check.wait() == 1)
         let output = check.output
@@ -68,6 +71,7 @@ struct ConvoyProcessTests {
         let good = write(ProxyFixture.yaml(
             v1: SocketAddress(ip: "127.0.0.1", port: 1)!, v2: SocketAddress(ip: "127.0.0.1", port: 2)!,
             http: "  - route: [{destination: {host: catalog.test, subset: v1}}]"))
+        defer { unlink(good) }
         let ok = try ChildProcess(convoy, ["check", "-c", good])
         #expect(ok.wait() == 0, "\(ok.output)")
         #expect(ok.output.contains("OK: 1 listeners, 1 clusters"))
