@@ -203,7 +203,6 @@ public final class IOBuffer {
         var remaining = min(length, other.count)
         guard remaining > 0 else { return }
         let moved = remaining
-        let pool = SlicePool.current
         while remaining > 0 {
             let front = other.slot(0)
             let available = front.pointee.length
@@ -215,7 +214,7 @@ public final class IOBuffer {
                     (tail.pointee.block + tail.pointee.end).copyMemory(from: slice.block + slice.start, byteCount: slice.length)
                     tail.pointee.end += slice.length
                     slice.start = slice.end
-                    release(slice, to: pool)
+                    release(slice, to: SlicePool.current)  // looked up only here: most moves hand whole slices over
                 } else {
                     pushBack(slice)
                 }
@@ -461,13 +460,14 @@ public final class IOBuffer {
     /// Removes `length` bytes (at most what the slices hold) from the front.
     private func dropFrontRaw(_ length: Int) {
         var remaining = length
-        let pool = SlicePool.current
+        var pool: SlicePool?  // looked up when a whole slice goes back, not for a partial drop
         while remaining > 0, sliceCount > 0 {
             let front = slot(0)
             let available = front.pointee.length
             if available <= remaining {
                 remaining -= available
-                release(popFront(), to: pool)
+                if pool == nil { pool = SlicePool.current }
+                release(popFront(), to: pool!)
             } else {
                 front.pointee.start += remaining
                 remaining = 0
