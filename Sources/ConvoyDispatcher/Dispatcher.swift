@@ -65,6 +65,9 @@ public final class Dispatcher: @unchecked Sendable {
     @exclusivity(unchecked) private var spareTaskBatch = DrainableVector<PostedTask>()
     @exclusivity(unchecked) private var postEvent: OpaquePointer?
     @exclusivity(unchecked) private var deferredDeleteEvent: OpaquePointer?
+    /// Other threads write a byte here to wake the loop (post, exit); the loop reads it back.
+    private let wakePipe: (read: Int32, write: Int32)
+    @exclusivity(unchecked) private var wakeEvent: OpaquePointer?
     @exclusivity(unchecked) private var pendingDeletes = DrainableVector<any DeferredDeletable>()
     @exclusivity(unchecked) private var spareDeleteBatch = DrainableVector<any DeferredDeletable>()
     @exclusivity(unchecked) private var isClearingDeletes = false
@@ -82,9 +85,28 @@ public final class Dispatcher: @unchecked Sendable {
     ///   create the base or its internal events.
     public init(name: String, timeSource: any TimeSource = SystemTimeSource()) throws {
         trapUnless(LibeventRuntime.isInitialized, "evthread_use_pthreads() failed: libevent was built without thread support")
-        guard let base = event_base_new() else {
+        // No lock inside the base: only the dispatcher's thread touches it. The two calls that
+        // may come from other threads, post and exit, wake the loop through `wakePipe` instead.
+        guard let config = event_config_new() else {
+            throw DispatcherError.libeventCallFailed(operation: "event_config_new for dispatcher '\(name)'", errno: errno)
+        }
+        event_config_set_flag(config, Int32(EVENT_BASE_FLAG_NOLOCK.rawValue))
+        let newBase = event_base_new_with_config(config)
+        event_config_free(config)
+        guard let base = newBase else {
             throw DispatcherError.libeventCallFailed(operation: "event_base_new for dispatcher '\(name)'", errno: errno)
         }
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            let code = errno
+            event_base_free(base)
+            throw DispatcherError.libeventCallFailed(operation: "pipe for dispatcher '\(name)'", errno: code)
+        }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakePipe = (fds[0], fds[1])
         self.name = name
         self.timeSource = timeSource
         self.base = base
@@ -95,7 +117,8 @@ public final class Dispatcher: @unchecked Sendable {
         let context = Unmanaged.passUnretained(self).toOpaque()
         postEvent = event_new(base, -1, 0, dispatcherPostTrampoline, context)
         deferredDeleteEvent = event_new(base, -1, 0, dispatcherDeferredDeleteTrampoline, context)
-        guard postEvent != nil, deferredDeleteEvent != nil else {
+        wakeEvent = event_new(base, wakePipe.read, Int16(EV_READ | EV_PERSIST), dispatcherWakeTrampoline, context)
+        guard postEvent != nil, deferredDeleteEvent != nil, wakeEvent != nil, event_add(wakeEvent, nil) == 0 else {
             throw DispatcherError.libeventCallFailed(operation: "event_new for dispatcher '\(name)' internals", errno: errno)
         }
         simulatedClock?.register(self)
@@ -106,7 +129,10 @@ public final class Dispatcher: @unchecked Sendable {
         postQueue.withLock { $0.drain { _ in } }
         if let postEvent { event_free(postEvent) }
         if let deferredDeleteEvent { event_free(deferredDeleteEvent) }
+        if let wakeEvent { event_free(wakeEvent) }
         event_base_free(base)
+        close(wakePipe.read)
+        close(wakePipe.write)
     }
 
     // MARK: - Any thread
@@ -137,15 +163,37 @@ public final class Dispatcher: @unchecked Sendable {
         let wasEmpty = postQueue.lockedValue.count == 1
         postQueue.unlock()
         if wasEmpty {
-            event_active(postEvent, Int32(EV_TIMEOUT), 0)
+            if isRunningOnCurrentThread {
+                event_active(postEvent, Int32(EV_TIMEOUT), 0)
+            } else {
+                wake()
+            }
         }
+    }
+
+    /// Makes the loop's next (or current) wait return. Any thread.
+    private func wake() {
+        var byte: UInt8 = 1
+        while write(wakePipe.write, &byte, 1) < 0 && errno == EINTR {}
+        // EAGAIN: the pipe is full of wake-ups the loop has not read yet; one more adds nothing.
+    }
+
+    /// The pipe was written: drain it and run what was posted. Dispatcher thread.
+    fileprivate func wokenUp() {
+        var buffer = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        while withUnsafeMutableBytes(of: &buffer, { read(wakePipe.read, $0.baseAddress, $0.count) }) == MemoryLayout.size(ofValue: buffer) {}
+        runPostedTasks()
     }
 
     /// Asks the loop to return after the current iteration. Any thread. If the dispatcher is not
     /// running, the next ``run(_:)`` returns after its first iteration.
     public func exit() {
         exitRequested.store(true, ordering: .sequentiallyConsistent)
-        event_base_loopexit(base, nil)
+        if isRunningOnCurrentThread {
+            event_base_loopexit(base, nil)
+        } else {
+            wake()
+        }
     }
 
     // MARK: - Dispatcher thread
@@ -167,13 +215,28 @@ public final class Dispatcher: @unchecked Sendable {
             runIteration(flags: EVLOOP_NONBLOCK | EVLOOP_ONCE)
         case .block:
             repeat {
-                if runIteration(flags: EVLOOP_ONCE) == 1 { break }  // nothing left registered
+                guard hasWorkBesidesWakeups else {
+                    // Nothing registered but the wake-up pipe's event: one last iteration that
+                    // does not wait (as libevent's own loop makes when it finds nothing), done.
+                    runIteration(flags: EVLOOP_NONBLOCK | EVLOOP_ONCE)
+                    break
+                }
+                runIteration(flags: EVLOOP_ONCE)
             } while !exitRequested.load(ordering: .relaxed)
         case .untilExit:
             repeat {
                 runIteration(flags: EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY)
             } while !exitRequested.load(ordering: .relaxed)
         }
+    }
+
+    /// Registered or active events other than the wake-up pipe's, or posted tasks waiting.
+    private var hasWorkBesidesWakeups: Bool {
+        let counted = event_base_get_num_events(base, EVENT_BASE_COUNT_ADDED | EVENT_BASE_COUNT_ACTIVE | EVENT_BASE_COUNT_VIRTUAL)
+        if counted > 1 { return true }
+        postQueue.lock()
+        defer { postQueue.unlock() }
+        return !postQueue.lockedValue.isEmpty
     }
 
     @discardableResult
@@ -272,6 +335,10 @@ private struct PostedTask {
 
 private func dispatcherPostTrampoline(_: Int32, _: Int16, _ context: UnsafeMutableRawPointer?) {
     Unmanaged<Dispatcher>.fromOpaque(context!).takeUnretainedValue().runPostedTasks()
+}
+
+private func dispatcherWakeTrampoline(_: Int32, _: Int16, _ context: UnsafeMutableRawPointer?) {
+    Unmanaged<Dispatcher>.fromOpaque(context!).takeUnretainedValue().wokenUp()
 }
 
 private func dispatcherDeferredDeleteTrampoline(_: Int32, _: Int16, _ context: UnsafeMutableRawPointer?) {
