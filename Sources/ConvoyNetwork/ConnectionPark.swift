@@ -39,9 +39,7 @@ public final class ConnectionPark {
     @exclusivity(unchecked) private var expiryCount = 0
     @exclusivity(unchecked) private var nextGeneration: UInt32 = 0
     @exclusivity(unchecked) private var sockets: FileEventSet!
-    @exclusivity(unchecked) private var expiryTimer: TimerEvent?
-    /// When the expiry timer fires; nil while it is not armed.
-    @exclusivity(unchecked) private var armedFor: UInt64?
+    @exclusivity(unchecked) private var expiryTimer: DeadlineTimer?
 
     /// Connections parked so far, woken so far, and closed by their deadline. Dispatcher thread.
     public private(set) var parkedTotal = 0
@@ -136,20 +134,17 @@ public final class ConnectionPark {
         onClose(entry.context)
     }
 
+    /// Sets the expiry timer to the earliest deadline (a `DeadlineTimer` only touches libevent
+    /// when that moves earlier).
     private func armExpiry() {
-        guard let first = expiries.first else { return }
-        if let armedFor, armedFor <= first.deadline { return }
+        guard let first = expiries.first else { return expiryTimer?.disable() ?? () }
         if expiryTimer == nil {
-            expiryTimer = try? TimerEvent(dispatcher: dispatcher) { [unowned self] in self.expire() }
+            expiryTimer = try? DeadlineTimer(dispatcher: dispatcher) { [unowned self] in self.expire() }
         }
-        armedFor = first.deadline
-        let now = dispatcher.approximateMonotonicTime.nanoseconds
-        expiryTimer?.enable(after: .nanoseconds(first.deadline > now ? Int64(clamping: first.deadline - now) : 0))
+        expiryTimer?.enable(at: MonotonicInstant(nanoseconds: first.deadline))
     }
 
     private func expire() {
-        armedFor = nil
-        dispatcher.updateApproximateMonotonicTime()
         let now = dispatcher.approximateMonotonicTime.nanoseconds
         while let first = expiries.first, first.deadline <= now {
             _ = expiries.removeFirst()
