@@ -33,8 +33,9 @@ extension HTTP1ClientCodecDelegate {
 /// - ``isReusable`` tells a connection pool whether the connection can carry the next request.
 ///
 /// Keeps its delegate and its connection alive; an open connection keeps the codec alive (as its
-/// read filter) and lets go of it when it closes, so nothing outlives the connection unless held. Confined to the connection's
-/// dispatcher thread.
+/// read filter) and lets go of it when it closes, and the codec then lets go of its delegate, so
+/// nothing outlives the connection unless held — a delegate may hold its codec. Confined to the
+/// connection's dispatcher thread.
 public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// The connection to the upstream. Dispatcher thread.
     public let connection: Connection
@@ -175,7 +176,9 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
 
     /// Resets an outstanding request when the connection closes. Dispatcher thread.
     public func onEvent(_ event: ConnectionEvent) {
-        guard event != .connected, !failed else { return }
+        guard event != .connected else { return }
+        defer { storedDelegate = nil }  // closed: nothing more to hear (and no delegate↔codec cycle)
+        guard !failed else { return }
         if requestOutstanding {
             // A body delimited by close ends here; anything else was cut short.
             if case .end? = try? parser.finish() {

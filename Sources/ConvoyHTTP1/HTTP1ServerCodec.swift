@@ -44,8 +44,9 @@ extension HTTP1ServerCodecDelegate {
 ///   is closed.
 ///
 /// Keeps its delegate and its connection alive; an open connection keeps the codec alive (as its
-/// read filter) and lets go of it when it closes, so nothing outlives the connection unless held. Confined to the connection's
-/// dispatcher thread.
+/// read filter) and lets go of it when it closes, and the codec then lets go of its delegate, so
+/// nothing outlives the connection unless held — a delegate may hold its codec. Confined to the
+/// connection's dispatcher thread.
 ///
 /// Its fields are confined to one thread and never accessed overlapping (delegates are called
 /// between parser steps), so their dynamic exclusivity checks are off: they cost more per request
@@ -322,9 +323,12 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
 
     // MARK: - Connection callbacks
 
-    /// Resets an unfinished stream when the connection closes. Dispatcher thread.
+    /// Resets an unfinished stream when the connection closes, then lets go of the delegate (it
+    /// has nothing more to hear, and a delegate that holds its codec would otherwise keep both
+    /// alive for ever). Dispatcher thread.
     public func onEvent(_ event: ConnectionEvent) {
         guard event != .connected else { return }
+        defer { storedDelegate = nil }
         idleTimer?.disable()
         if streamActive && !responseComplete { resetStream(.connectionClosed) }
     }

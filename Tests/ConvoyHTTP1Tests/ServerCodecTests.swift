@@ -240,3 +240,38 @@ struct ServerCodecTests {
         #expect(!client.closed, "`x-closet` is not `close`")
     }
 }
+
+/// A delegate that owns its codec, as a proxy's session does: only the codec's letting go on
+/// close can free the pair.
+private final class OwningDelegate: HTTP1ServerCodecDelegate {
+    var codec: HTTP1ServerCodec?
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {}
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) { body.drain(body.count) }
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveTrailers trailers: HTTPHeaders) {}
+    func serverCodecDidReceiveEnd(_ codec: HTTP1ServerCodec) { codec.sendResponse(status: 200, body: IOBuffer("ok")) }
+    func serverCodec(_ codec: HTTP1ServerCodec, streamDidReset reason: HTTP1StreamReset) {}
+}
+
+@Suite("Server codec lifetime")
+struct ServerCodecLifetimeTests {
+    @Test("a delegate that holds its codec is freed with it once the connection closes")
+    func delegateCycleEndsAtClose() throws {
+        let dispatcher = try Dispatcher(name: "codec-lifetime")
+        weak var delegate: OwningDelegate?
+        let listener = try Listener(dispatcher: dispatcher, address: .loopback()) { connection in
+            let owner = OwningDelegate()
+            owner.codec = HTTP1ServerCodec(connection: connection, delegate: owner)
+            delegate = owner
+            connection.initializeReadFilters()
+        }
+        let connection = try ClientConnection(dispatcher: dispatcher, remoteAddress: listener.localAddress)
+        let client = RawClient(connection)
+        connection.connect()
+        client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(runDispatcher(dispatcher) { client.responses().count == 1 })
+        #expect(delegate != nil, "alive while its connection is open")
+        connection.close(.noFlush)
+        #expect(runDispatcher(dispatcher) { delegate == nil }, "the codec let go of its delegate when the connection closed")
+        withExtendedLifetime(listener) {}
+    }
+}

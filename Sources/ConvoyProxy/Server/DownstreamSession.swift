@@ -182,7 +182,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             return armBetweenStreams()
         }
         streamTimer = nil
-        codec.delegate = nil
+        codec.delegate = nil  // the connection went without a close event: the codec cannot let go itself
     }
 
     private func arm(until deadline: MonotonicInstant?) {
@@ -229,7 +229,6 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         slot.connectionsOpen -= 1
         streamTimer = nil
         if streamActive { abandonStream() }
-        codec.delegate = nil  // the codec holds its delegate: break the cycle, or both leak
         worker.sessionClosed(self)
     }
 
@@ -479,6 +478,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     }
 
     func serverCodec(_ codec: HTTP1ServerCodec, streamDidReset reason: HTTP1StreamReset) {
+        guard streamActive else { return }  // a close already abandoned it (`onEvent` runs first)
         abandonStream()
     }
 
