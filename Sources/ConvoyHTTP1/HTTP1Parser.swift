@@ -81,7 +81,7 @@ public struct HTTP1Parser {
     /// them on or drop them in place). The owning thread.
     /// - Throws: ``HTTPParseError`` for a malformed or over-limit message; from then on, always.
     @inline(__always)
-    public mutating func next<Sink: HTTP1BodySink>(from input: IOBuffer, body: Sink) throws(HTTPParseError) -> HTTP1ParserEvent? {
+    public mutating func next(from input: IOBuffer, body: any HTTP1BodySink) throws(HTTPParseError) -> HTTP1ParserEvent? {
         do {
             return try step(input, body)
         } catch {
@@ -113,7 +113,7 @@ public struct HTTP1Parser {
     }
 
     @inline(__always)
-    private mutating func step<Sink: HTTP1BodySink>(_ input: IOBuffer, _ body: Sink) throws(HTTPParseError) -> HTTP1ParserEvent? {
+    private mutating func step(_ input: IOBuffer, _ body: any HTTP1BodySink) throws(HTTPParseError) -> HTTP1ParserEvent? {
         switch state {
         case .head:
             guard !input.isEmpty, try accumulateHead(from: input) else { return nil }
@@ -166,6 +166,8 @@ public struct HTTP1Parser {
         var failureKind: HTTPParseError.Kind?
         let maxHead = limits.maxHeadBytes
         let allowBareLF = limits.allowBareLineFeed
+        // The start line, the fields and the empty line: more lines than that fail early.
+        let maxLines = limits.maxHeaderCount + 2
         var sliceIndex = 0
         scanning: while sliceIndex < input.numberOfSlices {
             let segment = input.slice(at: sliceIndex)
@@ -195,12 +197,19 @@ public struct HTTP1Parser {
                         }
                         emptyLinesSkipped += 1
                         storage.byteCount = 0
+                        storage.lineFeedCount = 0
                         copyFrom = lf + 1
                         position = lf + 1
                         continue
                     }
+                    storage.appendLineFeed(lfOffset)
                     headEnd = lf + 1
                     break
+                }
+                storage.appendLineFeed(lfOffset)
+                if storage.lineFeedCount > maxLines {
+                    failureKind = .tooManyHeaders
+                    break scanning
                 }
                 lineStart = lfOffset + 1
                 position = lf + 1
@@ -274,30 +283,26 @@ public struct HTTP1Parser {
         throw HTTPParseError(.bareLineFeed, offset: lf)
     }
 
-    @inline(__always)
-    private func findLineFeed(_ bytes: UnsafePointer<UInt8>, from start: Int, end: Int) -> Int {
-        let found = memchr(bytes + start, Int32(asciiLF), end - start)!
-        return UnsafeRawPointer(found) - UnsafeRawPointer(bytes)
-    }
-
-    /// Parses the field lines from `start` to the empty line into `storage`'s fields.
-    private func parseFields(from start: Int) throws(HTTPParseError) {
+    /// Parses the field lines, from line `firstLine` of the stored head to the empty line, into
+    /// `storage`'s fields.
+    private mutating func parseFields(fromLine firstLine: Int) throws(HTTPParseError) {
         let bytes = UnsafePointer(storage.bytes)
-        let end = storage.byteCount
-        var position = start
-        while true {
-            let lf = findLineFeed(bytes, from: position, end: end)
+        let lineFeeds = storage.lineFeeds
+        let maxHeaderCount = limits.maxHeaderCount
+        var position = firstLine == 0 ? 0 : Int(lineFeeds[firstLine - 1]) + 1
+        for line in firstLine..<storage.lineFeedCount {
+            let lf = Int(lineFeeds[line])
             let lineEnd = try lineEnd(bytes, lf: lf, lineStart: position)
             if lineEnd == position { return }
-            guard storage.fieldCount < limits.maxHeaderCount else { throw HTTPParseError(.tooManyHeaders, offset: position) }
+            guard storage.fieldCount < maxHeaderCount else { throw HTTPParseError(.tooManyHeaders, offset: position) }
             try parseField(bytes, from: position, to: lineEnd)
             position = lf + 1
         }
     }
 
     @inline(__always)
-    private func parseField(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) throws(HTTPParseError) {
-        var index = start
+    private mutating func parseField(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) throws(HTTPParseError) {
+        var index = endOfAlphanumericDashRun(bytes, from: start, to: end)
         while index < end, isTokenByte(bytes[index]) { index += 1 }
         guard index < end, bytes[index] == asciiColon, index > start else {
             if index == start, bytes[start] == asciiSpace || bytes[start] == asciiTab {
@@ -333,7 +338,7 @@ public struct HTTP1Parser {
 
     private mutating func finishRequestHead() throws(HTTPParseError) -> HTTP1ParserEvent {
         let bytes = UnsafePointer(storage.bytes)
-        let lf = findLineFeed(bytes, from: 0, end: storage.byteCount)
+        let lf = Int(storage.lineFeeds[0])
         let lineEnd = try lineEnd(bytes, lf: lf, lineStart: 0)
 
         // method SP request-target SP HTTP-version, single spaces (RFC 9112 §3).
@@ -356,7 +361,7 @@ public struct HTTP1Parser {
         }
         storage.lineTextStart = Int32(targetStart)
         storage.lineTextLength = Int32(targetEnd - targetStart)
-        try parseFields(from: lf + 1)
+        try parseFields(fromLine: 1)
 
         let semantics = try HeadSemantics(storage)
         var head = HTTPRequestHead(method: method, version: version, headers: HTTPHeaders(storage: storage))
@@ -388,7 +393,7 @@ public struct HTTP1Parser {
 
     private mutating func finishResponseHead() throws(HTTPParseError) -> HTTP1ParserEvent {
         let bytes = UnsafePointer(storage.bytes)
-        let lf = findLineFeed(bytes, from: 0, end: storage.byteCount)
+        let lf = Int(storage.lineFeeds[0])
         let lineEnd = try lineEnd(bytes, lf: lf, lineStart: 0)
 
         // HTTP-version SP 3DIGIT SP reason-phrase (the SP before an empty reason may be missing).
@@ -403,7 +408,7 @@ public struct HTTP1Parser {
         guard isValidFieldValue(bytes, from: reasonStart, to: lineEnd) else { throw HTTPParseError(.invalidStatusLine, offset: 13) }
         storage.lineTextStart = Int32(reasonStart)
         storage.lineTextLength = Int32(lineEnd - reasonStart)
-        try parseFields(from: lf + 1)
+        try parseFields(fromLine: 1)
 
         let semantics = try HeadSemantics(storage)
         var head = HTTPResponseHead(status: status, version: version, headers: HTTPHeaders(storage: storage))
@@ -468,7 +473,7 @@ public struct HTTP1Parser {
     /// Moves `length` body bytes, or as many as the body limit still allows; returns false when
     /// the limit cut the move short (throws when nothing at all could be moved).
     @inline(__always)
-    private mutating func moveBody<Sink: HTTP1BodySink>(from input: IOBuffer, into body: Sink, length: Int) throws(HTTPParseError) -> Bool {
+    private mutating func moveBody(from input: IOBuffer, into body: any HTTP1BodySink, length: Int) throws(HTTPParseError) -> Bool {
         var allowed = length
         if let limit = limits.maxBodyBytes, bodyBytes + length > limit {
             allowed = limit - bodyBytes
@@ -481,7 +486,7 @@ public struct HTTP1Parser {
 
     /// Hands `length` bytes at the front of `input` to the sink and checks it took exactly them.
     @inline(__always)
-    private func deliver<Sink: HTTP1BodySink>(_ input: IOBuffer, _ length: Int, to sink: Sink) {
+    private func deliver(_ input: IOBuffer, _ length: Int, to sink: any HTTP1BodySink) {
         let expected = input.count - length
         sink.consumeBody(from: input, length: length)
         trapUnless(input.count == expected, "HTTP1BodySink.consumeBody must remove exactly the \(length) body bytes")
@@ -491,7 +496,7 @@ public struct HTTP1Parser {
 
     /// Walks chunk framing and moves chunk data into `body` until the input runs out or the last
     /// chunk ends; returns `.body` when data moved.
-    private mutating func parseChunked<Sink: HTTP1BodySink>(_ input: IOBuffer, _ body: Sink) throws(HTTPParseError) -> HTTP1ParserEvent? {
+    private mutating func parseChunked(_ input: IOBuffer, _ body: any HTTP1BodySink) throws(HTTPParseError) -> HTTP1ParserEvent? {
         var moved = false
         do throws(HTTPParseError) {
             while !input.isEmpty {
@@ -532,6 +537,11 @@ public struct HTTP1Parser {
         framing: do {
             let bytes = segment.baseAddress!.assumingMemoryBound(to: UInt8.self)
             let count = segment.count
+            if let lineLength = wholeChunkSizeLine(bytes, count: count) {
+                input.drain(lineLength)
+                endChunkSizeLine()
+                return
+            }
             while consumed < count {
                 let byte = bytes[consumed]
                 consumed += 1
@@ -596,6 +606,30 @@ public struct HTTP1Parser {
         input.drain(consumed)
     }
 
+    /// The common case in one go: the CRLF after the previous chunk's data (if due) and a whole
+    /// `HEXDIG CRLF` size line, all in this slice. Sets ``remaining`` and returns the bytes it
+    /// covers, or nil (having changed nothing) for anything else: extensions, a line split across
+    /// slices, an error. The byte-at-a-time walk handles those.
+    @inline(__always)
+    private mutating func wholeChunkSizeLine(_ bytes: UnsafePointer<UInt8>, count: Int) -> Int? {
+        var index = 0
+        if state == .chunkDataCR {
+            guard count >= 2, bytes[0] == asciiCR, bytes[1] == asciiLF else { return nil }
+            index = 2
+        } else if state != .chunkSize || chunkLineLength != 0 {
+            return nil
+        }
+        let digitsStart = index
+        var size = 0
+        while index < count, index - digitsStart < 15, isHexDigit(bytes[index]) {
+            size = size << 4 | hexValue(bytes[index])
+            index += 1
+        }
+        guard index > digitsStart, index + 1 < count, bytes[index] == asciiCR, bytes[index + 1] == asciiLF else { return nil }
+        remaining = size
+        return index + 2
+    }
+
     @inline(__always)
     private mutating func endChunkSizeLine() {
         chunkLineLength = 0
@@ -625,7 +659,7 @@ public struct HTTP1Parser {
 
     private mutating func finishTrailers() throws(HTTPParseError) -> HTTP1ParserEvent {
         // The stored section is the field lines and the final empty line.
-        try parseFields(from: 0)
+        try parseFields(fromLine: 0)
         state = .messageEnd
         guard storage.fieldCount > 0 else {
             state = .head

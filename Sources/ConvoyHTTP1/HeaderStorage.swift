@@ -27,17 +27,24 @@ final class HeaderStorage {
     /// The request target or the reason phrase.
     @exclusivity(unchecked) var lineTextStart: Int32 = 0
     @exclusivity(unchecked) var lineTextLength: Int32 = 0
+    /// The parser's scratch while it reads a head into this storage: the offset of each line's
+    /// LF, so the lines are found once, as the bytes arrive, and not searched for again.
+    @exclusivity(unchecked) private(set) var lineFeeds: UnsafeMutablePointer<Int32>
+    @exclusivity(unchecked) private var lineFeedCapacity = 16
+    @exclusivity(unchecked) var lineFeedCount = 0
 
     init(byteCapacity: Int = 1024, fieldCapacity: Int = 16) {
         self.byteCapacity = max(byteCapacity, 64)
         self.fieldCapacity = max(fieldCapacity, 4)
         bytes = .allocate(capacity: self.byteCapacity)
         fields = .allocate(capacity: self.fieldCapacity)
+        lineFeeds = .allocate(capacity: lineFeedCapacity)
     }
 
     deinit {
         bytes.deallocate()
         fields.deallocate()
+        lineFeeds.deallocate()
     }
 
     /// Empties the storage, keeping its capacity.
@@ -47,6 +54,23 @@ final class HeaderStorage {
         fieldCount = 0
         lineTextStart = 0
         lineTextLength = 0
+        lineFeedCount = 0
+    }
+
+    /// Records the LF of the next line of the head being parsed.
+    @inline(__always)
+    func appendLineFeed(_ offset: Int) {
+        if lineFeedCount == lineFeedCapacity { growLineFeeds() }
+        lineFeeds[lineFeedCount] = Int32(truncatingIfNeeded: offset)
+        lineFeedCount += 1
+    }
+
+    private func growLineFeeds() {
+        let grown = UnsafeMutablePointer<Int32>.allocate(capacity: lineFeedCapacity * 2)
+        grown.update(from: lineFeeds, count: lineFeedCount)
+        lineFeeds.deallocate()
+        lineFeeds = grown
+        lineFeedCapacity *= 2
     }
 
     /// A copy with room for the edits that usually follow one (a proxy adds a few fields), in a

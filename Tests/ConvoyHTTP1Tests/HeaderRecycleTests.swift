@@ -5,7 +5,7 @@ import Testing
 struct HeaderRecycleTests {
     @Test("recycle empties only the headers it is called on; a copy sharing the storage keeps its fields, and storage reused afterwards never shows through")
     func recycleIsSafe() {
-        var original = HTTPHeaders([(name: "Host", value: "a.example"), (name: "X-Keep", value: "1")])
+        let original = HTTPHeaders([(name: "Host", value: "a.example"), (name: "X-Keep", value: "1")])
         var shared = original
         shared.recycle()
         #expect(shared.isEmpty)

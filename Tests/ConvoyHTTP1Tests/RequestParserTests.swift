@@ -65,6 +65,24 @@ struct RequestParserTests {
         #expect(items.suffix(2) == [.trailers("X-Checksum=abc; X-More=1"), .end])
     }
 
+    @Test func chunkSizesInEveryForm() {
+        // Leading zeros past what fits the fast path, upper- and lower-case hex, a size line
+        // right after chunk data, an extension: all give the same body.
+        let items = parsed("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000003\r\nabc\r\nA\r\n0123456789\r\nb;x=y\r\nabcdefghijk\r\n000\r\n\r\n")
+        #expect(bodyText(items) == "abc0123456789abcdefghijk")
+        #expect(items.last == .end)
+    }
+
+    @Test func fieldNamesWithEveryTokenCharacter() {
+        // Names longer than a word, with the rarer tchars at every offset of it.
+        let names = ["ABCDEFGHIJKLMNOPQRSTUVWXYZ-abcdefghijklmnopqrstuvwxyz-0123456789", "X_Custom.Header", "a!#$%&'*+^_`|~b", "Xxxxxxx~", "Xxxxxxxx|y"]
+        let fields = names.map { "\($0): v\r\n" }.joined()
+        let head = firstHead(parsed("GET / HTTP/1.1\r\nHost: a\r\n\(fields)\r\n"))
+        for name in names {
+            #expect(head?.contains("\(name)=v") == true, "\(name)")
+        }
+    }
+
     @Test func chunkedBodyWithoutTrailers() {
         let items = parsed("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: b\r\n\r\n")
         #expect(bodyText(items) == "abc")
