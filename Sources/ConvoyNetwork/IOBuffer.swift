@@ -20,13 +20,14 @@ import Darwin
 ///
 /// Confined to one thread at a time (the thread of the connection that owns it); not `Sendable`.
 public final class IOBuffer {
+    @usableFromInline
     struct Slice {
-        var block: UnsafeMutableRawPointer
-        var capacity: Int
-        var start: Int
-        var end: Int
+        @usableFromInline var block: UnsafeMutableRawPointer
+        @usableFromInline var capacity: Int
+        @usableFromInline var start: Int
+        @usableFromInline var end: Int
 
-        @inline(__always) var length: Int { end - start }
+        @inlinable var length: Int { end - start }
         @inline(__always) var reservable: Int { capacity - end }
         @inline(__always) var isPooled: Bool { capacity == SlicePool.sliceSize }
     }
@@ -42,15 +43,16 @@ public final class IOBuffer {
     // these fields cost ~10 000 instructions per small echo round trip.
 
     /// Bytes in the buffer. The owning thread.
-    public var count: Int { byteCount }
+    @inlinable public var count: Int { byteCount }
     // A public stored property would be read directly by other modules, which then check
-    // exclusivity dynamically despite the attribute; behind a getter the check stays off.
-    @exclusivity(unchecked) private var byteCount = 0
+    // exclusivity dynamically despite the attribute; behind a getter the check stays off. The
+    // few accessors parsers call per message are inlinable (they only read).
+    @exclusivity(unchecked) @usableFromInline private(set) var byteCount = 0
 
-    @exclusivity(unchecked) private var ring: UnsafeMutablePointer<Slice>
-    @exclusivity(unchecked) private var ringCapacity: Int  // a power of two
-    @exclusivity(unchecked) private var head = 0
-    @exclusivity(unchecked) private var sliceCount = 0
+    @exclusivity(unchecked) @usableFromInline private(set) var ring: UnsafeMutablePointer<Slice>
+    @exclusivity(unchecked) @usableFromInline private(set) var ringCapacity: Int  // a power of two
+    @exclusivity(unchecked) @usableFromInline private(set) var head = 0
+    @exclusivity(unchecked) @usableFromInline private(set) var sliceCount = 0
     @exclusivity(unchecked) private var readSliceHint = 2
     /// The last ``read(from:maxBytes:)`` filled all the space it offered: more may be waiting.
     @exclusivity(unchecked) private(set) var lastReadFilledOffer = false
@@ -96,10 +98,10 @@ public final class IOBuffer {
     }
 
     /// True when the buffer holds no bytes. The owning thread.
-    public var isEmpty: Bool { byteCount == 0 }
+    @inlinable public var isEmpty: Bool { byteCount == 0 }
 
-    /// Number of slices in the chain (for tests and diagnostics). The owning thread.
-    public var numberOfSlices: Int { sliceCount }
+    /// Number of slices in the chain (some may be empty). The owning thread.
+    @inlinable public var numberOfSlices: Int { sliceCount }
 
     // MARK: - Watermarks
 
@@ -183,6 +185,16 @@ public final class IOBuffer {
 
     /// Removes the first `length` bytes (all of them if `length` is larger). The owning thread.
     public func drain(_ length: Int) {
+        if length > 0, sliceCount > 0 {
+            // Most drains take part of the front slice.
+            let front = slot(0)
+            if front.pointee.length > length {
+                front.pointee.start += length
+                byteCount -= length
+                checkWatermarks()
+                return
+            }
+        }
         let length = min(length, count)
         guard length > 0 else { return }
         dropFrontRaw(length)
@@ -243,10 +255,16 @@ public final class IOBuffer {
 
     /// The bytes of slice `index` (0 ..< ``numberOfSlices``; may be empty), valid until the
     /// buffer next changes: how a parser walks the chain without a closure. The owning thread.
+    @inlinable
     public func slice(at index: Int) -> UnsafeRawBufferPointer {
-        trapUnless(index >= 0 && index < sliceCount, "IOBuffer.slice(at: \(index)) out of range 0..<\(sliceCount)")
-        let slice = slot(index).pointee
+        if index < 0 || index >= sliceCount { sliceIndexOutOfRange(index) }
+        let slice = ring[(head &+ index) & (ringCapacity &- 1)]
         return UnsafeRawBufferPointer(start: slice.block + slice.start, count: slice.length)
+    }
+
+    @usableFromInline
+    func sliceIndexOutOfRange(_ index: Int) -> Never {
+        fatalError("IOBuffer.slice(at: \(index)) out of range 0..<\(sliceCount)")
     }
 
     /// The byte at `offset` from the start. Traps when out of range. The owning thread.
