@@ -32,6 +32,11 @@ def costs(path, wanted):
                     names[m.group(1)] = m.group(2)
                 current_fn = names.get(m.group(1), "")
                 continue
+            if line.startswith("cfn="):
+                m = re.match(r"cfn=\((\d+)\)(?: (.*))?", line)
+                if m.group(2):
+                    names[m.group(1)] = m.group(2)
+                continue
             if line.startswith("calls="):
                 skip_next = True
                 continue

@@ -33,24 +33,34 @@ private let ones: UInt64 = 0x0101_0101_0101_0101
 private let highBits: UInt64 = 0x8080_8080_8080_8080
 
 /// True when `[start, end)` holds only field-value bytes: HTAB, SP, VCHAR, obs-text (no NUL,
-/// CR, LF, other controls or DEL). Eight bytes at a time.
+/// CR, LF, other controls or DEL). Eight bytes at a time; a tail shorter than a word is checked
+/// as the last eight bytes of the range, overlapping what was already seen.
 @inline(__always)
 func isValidFieldValue(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
     var index = start
-    while index + 8 <= end {
-        let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
-        // Flags any byte below 0x20, and any byte equal to 0x7F.
-        let below = (word &- ones &* 0x20) & ~word & highBits
-        let delete = ((word ^ (ones &* 0x7F)) &- ones) & ~(word ^ (ones &* 0x7F)) & highBits
-        if below | delete != 0 {
-            for offset in 0..<8 where !isFieldValueByte(bytes[index + offset]) { return false }
-        }
-        index += 8
+    while index &+ 8 <= end {
+        if !isFieldValueWord(bytes, at: index) { return false }
+        index &+= 8
     }
+    if index == end { return true }
+    if end &- start >= 8 { return isFieldValueWord(bytes, at: end &- 8) }
     while index < end {
         if !isFieldValueByte(bytes[index]) { return false }
-        index += 1
+        index &+= 1
     }
+    return true
+}
+
+/// The eight bytes at `index` are all field-value bytes.
+@inline(__always)
+private func isFieldValueWord(_ bytes: UnsafePointer<UInt8>, at index: Int) -> Bool {
+    let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
+    // Flags any byte below 0x20, and any byte equal to 0x7F.
+    let below = (word &- ones &* 0x20) & ~word & highBits
+    let delete = ((word ^ (ones &* 0x7F)) &- ones) & ~(word ^ (ones &* 0x7F)) & highBits
+    if below | delete == 0 { return true }
+    // A flag may be a false positive (borrows) or a tab: look at each byte.
+    for offset in 0..<8 where !isFieldValueByte(bytes[index + offset]) { return false }
     return true
 }
 

@@ -59,6 +59,8 @@ public struct HTTP1Parser {
     private var bodyBytes = 0
     /// After the body: the connection turns into a tunnel instead of ending the message.
     private var tunnelAfterBody = false
+    /// What the current head's fields say about framing and the connection.
+    private var semantics = HeadSemantics()
 
     /// A parser for `role` with `limits` (the role's defaults when omitted). Any thread.
     public init(role: Role, limits: HTTP1ParserLimits? = nil) {
@@ -164,7 +166,8 @@ public struct HTTP1Parser {
         var consumed = 0
         var complete = false
         var failureKind: HTTPParseError.Kind?
-        let maxHead = limits.maxHeadBytes
+        // Heads stay far below 2 GiB, so every offset into one fits the Int32 ranges of the fields.
+        let maxHead = min(limits.maxHeadBytes, 1 << 30)
         let allowBareLF = limits.allowBareLineFeed
         // The start line, the fields and the empty line: more lines than that fail early.
         let maxLines = limits.maxHeaderCount + 2
@@ -284,8 +287,10 @@ public struct HTTP1Parser {
     }
 
     /// Parses the field lines, from line `firstLine` of the stored head to the empty line, into
-    /// `storage`'s fields.
+    /// `storage`'s fields; a head's (not a trailer section's) also into ``semantics``.
     private mutating func parseFields(fromLine firstLine: Int) throws(HTTPParseError) {
+        let isHead = firstLine == 1
+        if isHead { semantics = HeadSemantics() }
         let bytes = UnsafePointer(storage.bytes)
         let lineFeeds = storage.lineFeeds
         let maxHeaderCount = limits.maxHeaderCount
@@ -295,13 +300,13 @@ public struct HTTP1Parser {
             let lineEnd = try lineEnd(bytes, lf: lf, lineStart: position)
             if lineEnd == position { return }
             guard storage.fieldCount < maxHeaderCount else { throw HTTPParseError(.tooManyHeaders, offset: position) }
-            try parseField(bytes, from: position, to: lineEnd)
+            try parseField(bytes, from: position, to: lineEnd, isHead: isHead)
             position = lf + 1
         }
     }
 
     @inline(__always)
-    private mutating func parseField(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) throws(HTTPParseError) {
+    private mutating func parseField(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int, isHead: Bool) throws(HTTPParseError) {
         var index = endOfAlphanumericDashRun(bytes, from: start, to: end)
         while index < end, isTokenByte(bytes[index]) { index += 1 }
         guard index < end, bytes[index] == asciiColon, index > start else {
@@ -319,9 +324,12 @@ public struct HTTP1Parser {
         guard isValidFieldValue(bytes, from: valueStart, to: valueEnd) else {
             throw HTTPParseError(.invalidHeaderValue, offset: valueStart)
         }
+        if isHead, HeadSemantics.mayMatter(nameLength: nameEnd &- start) {
+            try semantics.observe(bytes, name: start, nameLength: nameEnd &- start, value: valueStart..<valueEnd)
+        }
         storage.appendField(HeaderField(
-            nameStart: Int32(start), nameLength: Int32(nameEnd - start),
-            valueStart: Int32(valueStart), valueLength: Int32(valueEnd - valueStart)))
+            nameStart: Int32(truncatingIfNeeded: start), nameLength: Int32(truncatingIfNeeded: nameEnd &- start),
+            valueStart: Int32(truncatingIfNeeded: valueStart), valueLength: Int32(truncatingIfNeeded: valueEnd &- valueStart)))
     }
 
     /// `HTTP/<digit>.<digit>` at `start` (8 bytes available).
@@ -342,12 +350,20 @@ public struct HTTP1Parser {
         let lineEnd = try lineEnd(bytes, lf: lf, lineStart: 0)
 
         // method SP request-target SP HTTP-version, single spaces (RFC 9112 §3).
+        let method: HTTPMethod
         var methodEnd = 0
-        while methodEnd < lineEnd, isTokenByte(bytes[methodEnd]) { methodEnd += 1 }
-        guard methodEnd > 0, methodEnd < lineEnd, bytes[methodEnd] == asciiSpace else {
-            throw HTTPParseError(methodEnd == 0 || methodEnd == lineEnd ? .invalidRequestLine : .invalidMethod)
+        if lineEnd > 4, let common = HTTPMethod.commonWithSpace(UnsafeRawPointer(bytes).loadUnaligned(as: UInt32.self)),
+           common == .get || common == .put || bytes[4] == asciiSpace {
+            method = common
+            methodEnd = common == .get || common == .put ? 3 : 4
+        } else {
+            while methodEnd < lineEnd, isTokenByte(bytes[methodEnd]) { methodEnd += 1 }
+            guard methodEnd > 0, methodEnd < lineEnd, bytes[methodEnd] == asciiSpace else {
+                throw HTTPParseError(methodEnd == 0 || methodEnd == lineEnd ? .invalidRequestLine : .invalidMethod)
+            }
+            guard let parsed = HTTPMethod.parse(bytes, count: methodEnd) else { throw HTTPParseError(.invalidMethod) }
+            method = parsed
         }
-        guard let method = HTTPMethod.parse(bytes, count: methodEnd) else { throw HTTPParseError(.invalidMethod) }
         let targetStart = methodEnd + 1
         guard lineEnd - targetStart >= 10, bytes[lineEnd - 9] == asciiSpace else {
             throw HTTPParseError(.invalidRequestLine, offset: targetStart)
@@ -359,11 +375,10 @@ public struct HTTP1Parser {
               isValidTargetForm(bytes, from: targetStart, to: targetEnd, method: method) else {
             throw HTTPParseError(.invalidTarget, offset: targetStart)
         }
-        storage.lineTextStart = Int32(targetStart)
-        storage.lineTextLength = Int32(targetEnd - targetStart)
+        storage.lineTextStart = Int32(truncatingIfNeeded: targetStart)
+        storage.lineTextLength = Int32(truncatingIfNeeded: targetEnd &- targetStart)
         try parseFields(fromLine: 1)
 
-        let semantics = try HeadSemantics(storage)
         var head = HTTPRequestHead(method: method, version: version, headers: HTTPHeaders(storage: storage))
         storageHandedOut = true
         if semantics.hasTransferEncoding {
@@ -406,11 +421,10 @@ public struct HTTP1Parser {
         let status = Int(d0) * 100 + Int(d1) * 10 + Int(d2)
         let reasonStart = min(13, lineEnd)
         guard isValidFieldValue(bytes, from: reasonStart, to: lineEnd) else { throw HTTPParseError(.invalidStatusLine, offset: 13) }
-        storage.lineTextStart = Int32(reasonStart)
-        storage.lineTextLength = Int32(lineEnd - reasonStart)
+        storage.lineTextStart = Int32(truncatingIfNeeded: reasonStart)
+        storage.lineTextLength = Int32(truncatingIfNeeded: lineEnd &- reasonStart)
         try parseFields(fromLine: 1)
 
-        let semantics = try HeadSemantics(storage)
         var head = HTTPResponseHead(status: status, version: version, headers: HTTPHeaders(storage: storage))
         storageHandedOut = true
         if semantics.hasTransferEncoding, semantics.contentLength != nil {

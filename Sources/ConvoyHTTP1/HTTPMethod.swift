@@ -34,6 +34,20 @@ public enum HTTPMethod: String, Sendable, CaseIterable {
         return nil
     }
 
+    /// GET, PUT, POST or HEAD from the first four bytes of a request line (little-endian), when
+    /// they spell `GET `, `PUT `, `POST` or `HEAD`; the caller checks the space after the last
+    /// two. Any thread.
+    @inline(__always)
+    static func commonWithSpace(_ firstFour: UInt32) -> HTTPMethod? {
+        switch UInt32(littleEndian: firstFour) {
+        case 0x2054_4547: .get  // "GET "
+        case 0x2054_5550: .put  // "PUT "
+        case 0x5453_4F50: .post  // "POST"
+        case 0x4441_4548: .head  // "HEAD"
+        default: nil
+        }
+    }
+
     /// True for methods whose requests never carry a body by convention (used for framing of
     /// bodyless requests on the client side). Any thread.
     public var isSafe: Bool {

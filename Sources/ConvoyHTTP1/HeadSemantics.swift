@@ -1,4 +1,4 @@
-/// What a head's framing and connection headers say, collected in one pass over its fields:
+/// What a head's framing and connection headers say, collected field by field as the parser reads them:
 /// Content-Length (every occurrence must agree), Transfer-Encoding codings, Host count, the
 /// `Connection` options, `Expect` and `Upgrade`.
 struct HeadSemantics {
@@ -13,28 +13,33 @@ struct HeadSemantics {
     var expectsContinue = false
     var hasUpgrade = false
 
-    init(_ storage: HeaderStorage) throws(HTTPParseError) {
-        let bytes = UnsafePointer(storage.bytes)
-        for index in 0..<storage.fieldCount {
-            let field = storage.fields[index]
-            let name = bytes + Int(field.nameStart)
-            let value = Int(field.valueStart)..<Int(field.valueStart + field.valueLength)
-            switch field.nameLength {
-            case 4 where matches(name, "host"):
-                hostCount += 1
-            case 6 where matches(name, "expect"):
-                expectsContinue = equalsIgnoringCase(bytes, value, "100-continue")
-            case 7 where matches(name, "upgrade"):
-                hasUpgrade = true
-            case 10 where matches(name, "connection"):
-                try readConnection(bytes, value)
-            case 14 where matches(name, "content-length"):
-                try readContentLength(bytes, value)
-            case 17 where matches(name, "transfer-encoding"):
-                try readTransferEncoding(bytes, value)
-            default:
-                break
-            }
+    /// Names of these lengths may matter (a bit per length): the parser skips the rest cheaply.
+    private static let lengthsThatMatter: UInt32 = 1 << 4 | 1 << 6 | 1 << 7 | 1 << 10 | 1 << 14 | 1 << 17
+
+    /// True when a field name of `length` bytes may be one of the headers read here.
+    @inline(__always)
+    static func mayMatter(nameLength length: Int) -> Bool {
+        length < 32 && (lengthsThatMatter >> UInt32(truncatingIfNeeded: length)) & 1 == 1
+    }
+
+    /// Takes in one field of the head, as the parser reads it.
+    mutating func observe(_ bytes: UnsafePointer<UInt8>, name: Int, nameLength: Int, value: Range<Int>) throws(HTTPParseError) {
+        let name = bytes + name
+        switch nameLength {
+        case 4 where matches(name, "host"):
+            hostCount += 1
+        case 6 where matches(name, "expect"):
+            expectsContinue = equalsIgnoringCase(bytes, value, "100-continue")
+        case 7 where matches(name, "upgrade"):
+            hasUpgrade = true
+        case 10 where matches(name, "connection"):
+            try readConnection(bytes, value)
+        case 14 where matches(name, "content-length"):
+            try readContentLength(bytes, value)
+        case 17 where matches(name, "transfer-encoding"):
+            try readTransferEncoding(bytes, value)
+        default:
+            break
         }
     }
 
