@@ -1,4 +1,9 @@
 // Byte classes of RFC 9110 §5.6 and RFC 9112, as branch-light checks for the parser's inner loops.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 let asciiCR: UInt8 = 0x0D
 let asciiLF: UInt8 = 0x0A
@@ -114,4 +119,22 @@ func endOfAlphanumericDashRun(_ bytes: UnsafePointer<UInt8>, from start: Int, to
 @inline(__always)
 private func byteInRange(_ word: UInt64, _ low: UInt64, _ high: UInt64) -> UInt64 {
     (word &+ ones &* (0x80 - low)) & ~(word &+ ones &* (0x7F - high)) & highBits
+}
+
+/// The offset of the first LF in `[start, end)`, or -1. Most head lines are short, so the first
+/// two words are looked at inline; a longer line goes to `memchr`.
+@inline(__always)
+func indexOfLineFeed(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int {
+    var index = start
+    if index &+ 16 <= end {
+        for _ in 0..<2 {
+            let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self) ^ (ones &* 0x0A)
+            // The lowest flagged byte is always a real LF (borrows only run upwards).
+            let found = (word &- ones) & ~word & highBits
+            if found != 0 { return index &+ found.trailingZeroBitCount >> 3 }
+            index &+= 8
+        }
+    }
+    guard index < end, let found = memchr(bytes + index, Int32(asciiLF), end &- index) else { return -1 }
+    return UnsafeRawPointer(found) - UnsafeRawPointer(bytes)
 }

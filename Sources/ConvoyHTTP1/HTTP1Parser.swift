@@ -163,14 +163,19 @@ public struct HTTP1Parser {
             prepareStorage()
             headInProgress = true
         }
+        // Heads stay far below 2 GiB, so every offset into one fits the Int32 ranges of the fields.
+        let maxHead = min(limits.maxHeadBytes, 1 << 30)
+        // The start line, the fields and the empty line: more lines than that fail early.
+        let maxLines = limits.maxHeaderCount + 2
+        if storage.byteCount == 0, let headLength = wholeHeadInFrontSlice(input, maxHead: maxHead, maxLines: maxLines) {
+            input.drain(headLength)
+            headInProgress = false
+            return true
+        }
         var consumed = 0
         var complete = false
         var failureKind: HTTPParseError.Kind?
-        // Heads stay far below 2 GiB, so every offset into one fits the Int32 ranges of the fields.
-        let maxHead = min(limits.maxHeadBytes, 1 << 30)
         let allowBareLF = limits.allowBareLineFeed
-        // The start line, the fields and the empty line: more lines than that fail early.
-        let maxLines = limits.maxHeaderCount + 2
         var sliceIndex = 0
         scanning: while sliceIndex < input.numberOfSlices {
             let segment = input.slice(at: sliceIndex)
@@ -246,6 +251,34 @@ public struct HTTP1Parser {
             headInProgress = false
         }
         return complete
+    }
+
+    /// The common case in one go: a whole, well-formed head at the front of the first slice,
+    /// CRLF line endings, within the limits. Copies it, records its lines and returns its
+    /// length; otherwise changes nothing and returns nil, and the general walk above (which
+    /// also reports every error) takes over.
+    @inline(__always)
+    private mutating func wholeHeadInFrontSlice(_ input: IOBuffer, maxHead: Int, maxLines: Int) -> Int? {
+        guard input.numberOfSlices > 0 else { return nil }
+        let segment = input.slice(at: 0)
+        guard let start = segment.baseAddress else { return nil }
+        let base = start.assumingMemoryBound(to: UInt8.self)
+        let count = min(segment.count, maxHead)
+        var lineStart = 0
+        while true {
+            let lf = indexOfLineFeed(base, from: lineStart, to: count)
+            guard lf > lineStart, base[lf &- 1] == asciiCR, storage.lineFeedCount < maxLines else { break }
+            storage.appendLineFeed(lf)
+            if lf == lineStart &+ 1 {
+                // The empty line ends the head (one before the start line is the walk's business).
+                guard lineStart > 0 else { break }
+                storage.appendBytes(base, count: lf &+ 1)
+                return lf &+ 1
+            }
+            lineStart = lf &+ 1
+        }
+        storage.lineFeedCount = 0
+        return nil
     }
 
     /// Reuses the storage when the last head handed out has been dropped; otherwise (or after
