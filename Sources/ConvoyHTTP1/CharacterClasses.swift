@@ -122,19 +122,27 @@ private func byteInRange(_ word: UInt64, _ low: UInt64, _ high: UInt64) -> UInt6
 }
 
 /// The offset of the first LF in `[start, end)`, or -1. Most head lines are short, so the first
-/// two words are looked at inline; a longer line goes to `memchr`.
+/// three words are looked at inline (and a tail shorter than a word a byte at a time); a longer
+/// line goes to `memchr`.
 @inline(__always)
 func indexOfLineFeed(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Int {
     var index = start
-    if index &+ 16 <= end {
-        for _ in 0..<2 {
-            let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self) ^ (ones &* 0x0A)
-            // The lowest flagged byte is always a real LF (borrows only run upwards).
-            let found = (word &- ones) & ~word & highBits
-            if found != 0 { return index &+ found.trailingZeroBitCount >> 3 }
-            index &+= 8
+    var words = 0
+    while index &+ 8 <= end {
+        if words == 3 {
+            guard let found = memchr(bytes + index, Int32(asciiLF), end &- index) else { return -1 }
+            return UnsafeRawPointer(found) - UnsafeRawPointer(bytes)
         }
+        let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self) ^ (ones &* 0x0A)
+        // The lowest flagged byte is always a real LF (borrows only run upwards).
+        let found = (word &- ones) & ~word & highBits
+        if found != 0 { return index &+ found.trailingZeroBitCount >> 3 }
+        index &+= 8
+        words &+= 1
     }
-    guard index < end, let found = memchr(bytes + index, Int32(asciiLF), end &- index) else { return -1 }
-    return UnsafeRawPointer(found) - UnsafeRawPointer(bytes)
+    while index < end {
+        if bytes[index] == asciiLF { return index }
+        index &+= 1
+    }
+    return -1
 }
