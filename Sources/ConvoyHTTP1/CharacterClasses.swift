@@ -63,9 +63,13 @@ private func isFieldValueWord(_ bytes: UnsafePointer<UInt8>, at index: Int) -> B
     // Flags any byte below 0x20, and any byte equal to 0x7F.
     let below = (word &- ones &* 0x20) & ~word & highBits
     let delete = ((word ^ (ones &* 0x7F)) &- ones) & ~(word ^ (ones &* 0x7F)) & highBits
-    if below | delete == 0 { return true }
-    // A flag may be a false positive (borrows) or a tab: look at each byte.
-    for offset in 0..<8 where !isFieldValueByte(bytes[index + offset]) { return false }
+    // A flag may be a false positive (borrows) or a tab: then each byte is looked at.
+    return below | delete == 0 || areFieldValueBytes(bytes + index, count: 8)
+}
+
+@inline(never)
+private func areFieldValueBytes(_ bytes: UnsafePointer<UInt8>, count: Int) -> Bool {
+    for offset in 0..<count where !isFieldValueByte(bytes[offset]) { return false }
     return true
 }
 

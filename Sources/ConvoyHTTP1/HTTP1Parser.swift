@@ -358,7 +358,12 @@ public struct HTTP1Parser {
             throw HTTPParseError(.invalidHeaderValue, offset: valueStart)
         }
         if isHead, HeadSemantics.mayMatter(nameLength: nameEnd &- start) {
-            try semantics.observe(bytes, name: start, nameLength: nameEnd &- start, value: valueStart..<valueEnd)
+            // Host, in every request, without the call.
+            if nameEnd &- start == 4, UnsafeRawPointer(bytes + start).loadUnaligned(as: UInt32.self) | 0x2020_2020 == UInt32(littleEndian: 0x7473_6F68) {
+                semantics.hostCount &+= 1
+            } else {
+                try semantics.observe(bytes, name: start, nameLength: nameEnd &- start, value: valueStart..<valueEnd)
+            }
         }
         storage.appendField(HeaderField(
             nameStart: Int32(truncatingIfNeeded: start), nameLength: Int32(truncatingIfNeeded: nameEnd &- start),
