@@ -61,7 +61,7 @@ public final class Dispatcher: @unchecked Sendable {
 
     private let runThread = Atomic<UInt>(0)
     private let exitRequested = Atomic<Bool>(false)
-    private let postQueue = PosixMutex(DrainableVector<PostedTask>())
+    private let postQueue = QueueLock(DrainableVector<PostedTask>())
     @exclusivity(unchecked) private var spareTaskBatch = DrainableVector<PostedTask>()
     @exclusivity(unchecked) private var postEvent: OpaquePointer?
     @exclusivity(unchecked) private var deferredDeleteEvent: OpaquePointer?
