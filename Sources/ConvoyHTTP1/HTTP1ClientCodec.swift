@@ -131,15 +131,16 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
                 if !input.isEmpty { fail(.unexpectedResponse) }
                 return
             }
-            let event: HTTP1ParserEvent?
+            let event: HTTP1ParserEvent
             do {
                 event = try parser.next(from: input, body: body)
             } catch {
                 fail(.protocolError(error))
                 return
             }
-            guard let event else { return }
             switch event {
+            case .needsMoreBytes:
+                return
             case .responseHead(let head):
                 if !head.isInformational { responseKeepAlive = responseKeepAlive && head.keepAlive }
                 delegate?.clientCodec(self, didReceiveHead: head)

@@ -78,12 +78,12 @@ public struct HTTP1Parser {
     /// The error the parser stopped at, if any. The owning thread.
     public var error: HTTPParseError? { failure }
 
-    /// Consumes bytes from `input` and returns the next event, or nil when more bytes are needed.
+    /// Consumes bytes from `input` and returns the next event, or `.needsMoreBytes` when more bytes are needed.
     /// Body bytes go to `body` (an ``IOBuffer`` collects them; any ``HTTP1BodySink`` may move
     /// them on or drop them in place). The owning thread.
     /// - Throws: ``HTTPParseError`` for a malformed or over-limit message; from then on, always.
     @inline(__always)
-    public mutating func next(from input: IOBuffer, body: any HTTP1BodySink) throws(HTTPParseError) -> HTTP1ParserEvent? {
+    public mutating func next(from input: IOBuffer, body: any HTTP1BodySink) throws(HTTPParseError) -> HTTP1ParserEvent {
         do {
             return try step(input, body)
         } catch {
@@ -115,40 +115,40 @@ public struct HTTP1Parser {
     }
 
     @inline(__always)
-    private mutating func step(_ input: IOBuffer, _ body: any HTTP1BodySink) throws(HTTPParseError) -> HTTP1ParserEvent? {
+    private mutating func step(_ input: IOBuffer, _ body: any HTTP1BodySink) throws(HTTPParseError) -> HTTP1ParserEvent {
         switch state {
         case .head:
-            guard !input.isEmpty, try accumulateHead(from: input) else { return nil }
+            guard !input.isEmpty, try accumulateHead(from: input) else { return .needsMoreBytes }
             return try role == .request ? finishRequestHead() : finishResponseHead()
         case .messageEnd:
             state = .head
             return .end
         case .fixedBody:
-            guard !input.isEmpty else { return nil }
+            guard !input.isEmpty else { return .needsMoreBytes }
             let length = min(remaining, input.count)
             deliver(input, length, to: body)
             remaining -= length
             if remaining == 0 { state = tunnelAfterBody ? .tunnel : .messageEnd }
             return .body
         case .untilClose:
-            guard !input.isEmpty else { return nil }
+            guard !input.isEmpty else { return .needsMoreBytes }
             if try !moveBody(from: input, into: body, length: input.count) {
                 state = .failed
                 failure = HTTPParseError(.bodyTooLarge, offset: bodyBytes)
             }
             return .body
         case .tunnel:
-            guard !input.isEmpty else { return nil }
+            guard !input.isEmpty else { return .needsMoreBytes }
             deliver(input, input.count, to: body)
             return .body
         case .chunkSize, .chunkExtension, .chunkSizeLineFeed, .chunkData, .chunkDataCR, .chunkDataLF:
             return try parseChunked(input, body)
         case .trailers:
-            guard !input.isEmpty, try accumulateHead(from: input) else { return nil }
+            guard !input.isEmpty, try accumulateHead(from: input) else { return .needsMoreBytes }
             return try finishTrailers()
         case .finished:
             if !input.isEmpty { throw HTTPParseError(.unexpectedData) }
-            return nil
+            return .needsMoreBytes
         case .failed:
             throw failure ?? HTTPParseError(.incompleteMessage)
         }
@@ -548,7 +548,7 @@ public struct HTTP1Parser {
 
     /// Walks chunk framing and moves chunk data into `body` until the input runs out or the last
     /// chunk ends; returns `.body` when data moved.
-    private mutating func parseChunked(_ input: IOBuffer, _ body: any HTTP1BodySink) throws(HTTPParseError) -> HTTP1ParserEvent? {
+    private mutating func parseChunked(_ input: IOBuffer, _ body: any HTTP1BodySink) throws(HTTPParseError) -> HTTP1ParserEvent {
         var moved = false
         do throws(HTTPParseError) {
             while !input.isEmpty {
@@ -573,7 +573,7 @@ public struct HTTP1Parser {
         }
         if moved { return .body }
         if state == .trailers, !input.isEmpty, try accumulateHead(from: input) { return try finishTrailers() }
-        return nil
+        return .needsMoreBytes
     }
 
     /// Consumes chunk-size-line and CRLF bytes from the front slice until chunk data starts, the

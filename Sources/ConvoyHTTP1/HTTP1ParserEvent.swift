@@ -1,6 +1,8 @@
 /// One step of a message, as ``HTTP1Parser/next(from:body:)`` reports it. Not `Sendable`: heads
 /// belong to the parser's thread.
 public enum HTTP1ParserEvent {
+    /// Nothing more can be parsed until more bytes arrive in the input buffer.
+    case needsMoreBytes
     /// A complete request head (request parser).
     case requestHead(HTTPRequestHead)
     /// A complete response head (response parser). An informational one (1xx other than 101) is

@@ -252,15 +252,16 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         while connection.state == .open {
             if streamActive && requestComplete { return }  // the next request waits for this response
             if !streamActive && (outputBlocked || draining) { return }
-            let event: HTTP1ParserEvent?
+            let event: HTTP1ParserEvent
             do {
                 event = try parser.next(from: input, body: body)
             } catch {
                 handleProtocolError(error)
                 return
             }
-            guard let event else { return }
             switch event {
+            case .needsMoreBytes:
+                return
             case .requestHead(let head):
                 startStream(head)
             case .body:

@@ -85,28 +85,28 @@ public final class BlockingHTTPClient {
         var response: TestResponse?
         let body = IOBuffer()
         while true {
-            let event: HTTP1ParserEvent?
+            let event: HTTP1ParserEvent
             do {
                 event = try parser.next(from: input, body: body)
             } catch {
                 throw Failure.malformed("\(error)")
             }
             switch event {
-            case .responseHead(let head)?:
+            case .responseHead(let head):
                 if head.isInformational { continue }
                 response = TestResponse(status: head.status, headers: Array(head.headers), body: [], bodyLength: 0)
-            case .body?:
+            case .body:
                 response?.bodyLength += body.count
                 if keepBody { body.forEachSlice { response?.body += $0; return true } }
                 body.drain(body.count)
-            case .trailers?:
+            case .trailers:
                 continue
-            case .end?:
+            case .end:
                 guard let response else { throw Failure.malformed("end before head") }
                 return response
-            case .requestHead?:
+            case .requestHead:
                 continue
-            case nil:
+            case .needsMoreBytes:
                 if peerClosed {
                     if case .end? = try? parser.finish(), let response { return response }
                     throw Failure.closed

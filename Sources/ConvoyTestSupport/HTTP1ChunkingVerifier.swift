@@ -46,10 +46,11 @@ public enum HTTP1ChunkingVerifier {
         }
         func drive() -> Bool {
             do {
-                while let event = try parser.next(from: buffer, body: body) {
+                while true {
+                    let event = try parser.next(from: buffer, body: body)
+                    if case .needsMoreBytes = event { return true }
                     record(describe(event, body))
                 }
-                return true
             } catch {
                 record(.error(error.kind))
                 return false
@@ -118,6 +119,8 @@ public enum HTTP1ChunkingVerifier {
             return .trailers(fields(trailers))
         case .end:
             return .end
+        case .needsMoreBytes:
+            preconditionFailure("not an item")
         }
     }
 

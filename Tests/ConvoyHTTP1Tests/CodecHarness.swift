@@ -45,6 +45,8 @@ final class RawClient: ReadFilter, ConnectionCallbacks {
                 current = nil
                 index += 1
                 parser.requestMethod = index < requestMethods.count ? requestMethods[index] : .get
+            case .needsMoreBytes:
+                return result
             default:
                 continue
             }

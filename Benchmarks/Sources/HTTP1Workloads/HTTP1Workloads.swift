@@ -35,8 +35,11 @@ public enum HTTP1Workloads {
                 for _ in 0..<count {
                     sink.bytes = 0
                     do {
-                        parsing: while let event = try parser.next(from: input, body: sink) {
-                            if case .end = event { break parsing }
+                        parsing: while true {
+                            switch try parser.next(from: input, body: sink) {
+                            case .end, .needsMoreBytes: break parsing
+                            default: continue
+                            }
                         }
                     } catch {
                         failed = true
