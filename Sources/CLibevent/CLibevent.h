@@ -1,6 +1,7 @@
 // The one header of the CLibevent system-library module: libevent's core event API and its
 // pthreads locking glue, plus Linux's epoll (which the Glibc module leaves out) for
-// FileEventSet's watch set, and the futex lock behind the post queue. Only ConvoyDispatcher imports this module, and only internally.
+// FileEventSet's watch set, the futex lock behind the post queue, and PerThread's thread-local
+// slots. Only ConvoyDispatcher imports this module, and only internally.
 #ifndef CONVOY_CLIBEVENT_H
 #define CONVOY_CLIBEVENT_H
 
@@ -56,6 +57,14 @@ static inline void convoy_futex_unlock(uint32_t *state) {
     }
 }
 #endif
+
+// PerThread's values: a thread-local array, read with no call and no lock (a pthread key costs a
+// call and a lookup on every read). Each PerThread instance owns one index.
+#define CONVOY_THREAD_SLOTS 8
+static inline void **convoy_thread_slots(void) {
+    static __thread void *slots[CONVOY_THREAD_SLOTS];
+    return slots;
+}
 
 #include <event2/event.h>
 #include <event2/thread.h>

@@ -4,7 +4,7 @@ import ConvoyNetwork
 /// dispatcher thread.
 public protocol HTTP1ClientCodecDelegate: AnyObject {
     /// A response head: interim ones (1xx other than 101) first, then the final one.
-    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: HTTPResponseHead)
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: consuming HTTPResponseHead)
     /// Response body bytes (de-chunked). Take them — move or drain; what is left is dropped.
     func clientCodec(_ codec: HTTP1ClientCodec, didReceiveBody body: IOBuffer)
     /// The response's trailer section.
@@ -138,12 +138,12 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
                 fail(.protocolError(error))
                 return
             }
-            switch event {
+            switch consume event {
             case .needsMoreBytes:
                 return
             case .responseHead(let head):
                 if !head.isInformational { responseKeepAlive = responseKeepAlive && head.keepAlive }
-                delegate?.clientCodec(self, didReceiveHead: head)
+                delegate?.clientCodec(self, didReceiveHead: consume head)
             case .body:
                 delegate?.clientCodec(self, didReceiveBody: body)
                 body.drain(body.count)

@@ -1,8 +1,9 @@
+import ConvoyDispatcher
 import ConvoyNetwork
 /// A per-thread free list of ``HeaderStorage``: parsers take one when a message head starts and
 /// give it back when their connection goes idle, so thousands of idle keep-alive connections hold
 /// no head storage, and a busy connection reuses the same few blocks without allocating. Found
-/// through a pthread key, so no lock is involved.
+/// through a thread-local slot (PerThread), so no lock is involved.
 final class HeaderStoragePool {
     /// Storages kept per thread; more are freed.
     static let maximumCached = 64

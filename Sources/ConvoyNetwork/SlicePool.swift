@@ -1,6 +1,7 @@
+import ConvoyDispatcher
 /// A per-thread free list of 16 KiB blocks, the storage of ``IOBuffer`` slices. Taking and giving
 /// back blocks at steady state allocates nothing. Each thread has its own pool (found through a
-/// pthread key), so no lock is involved; a block freed on another thread than the one that
+/// thread-local slot, see PerThread), so no lock is involved; a block freed on another thread than the one that
 /// allocated it simply joins that thread's pool.
 final class SlicePool {
     /// The size of every slice block.

@@ -556,7 +556,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     // MARK: - Response from upstream
 
-    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: HTTPResponseHead) {
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: consuming HTTPResponseHead) {
         touch()
         if head.isInformational { return }  // 100 Continue was answered to the client already
         reportOutcome(.status(head.status))
@@ -575,12 +575,13 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             releaseUpstream(reusable: false)
             return scheduleRetry()
         }
-        var response = head
+        let framing = head.framing
+        var response = consume head  // the only reference to its storage: edited in place
         response.headers.removeHopByHopFields()
         if let route, !route.responseHeaders.isEmpty { route.responseHeaders.apply(to: &response.headers) }
         if let destination, !destination.responseHeaders.isEmpty { destination.responseHeaders.apply(to: &response.headers) }
         responseStarted = true
-        if head.framing == .none {
+        if framing == .none {
             // Sent with the end, once the upstream side is settled (sending it completes the
             // downstream stream, which may start the next pipelined request at once).
             bodylessResponseHead = response

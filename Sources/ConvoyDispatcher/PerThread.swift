@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+internal import CLibevent
+
+/// One `Value` per thread, made on first use there and released when the thread exits. For the
+/// per-thread free lists of the hot paths (slices, header storage). Any thread.
+///
+/// The value is found in a C thread-local array (``convoy_thread_slots``), a few instructions
+/// with no call and no lock; a pthread key only releases it when its thread exits.
+package final class PerThread<Value: AnyObject>: @unchecked Sendable {
+    // Thread-safety: `key`, `slot` and `make` are immutable; each thread only sees its own value.
+    private let key: pthread_key_t
+    private let slot: Int
+    private let make: @Sendable () -> Value
+
+    /// A per-thread slot filled by `make`. At most `CONVOY_THREAD_SLOTS` (8) may exist in a
+    /// process; they are meant to be `static let`s. Any thread.
+    package init(_ make: @escaping @Sendable () -> Value) {
+        slot = perThreadSlotCounter.add(1, ordering: .relaxed).oldValue
+        precondition(slot < Int(CONVOY_THREAD_SLOTS), "PerThread: more than \(CONVOY_THREAD_SLOTS) per-thread slots")
+        var key = pthread_key_t()
+        let result = pthread_key_create(&key) { value in
+            guard let value else { return }
+            // Forget the value before releasing it: a destructor that runs later on this thread
+            // and asks for it again gets a new one (and a later pass releases that).
+            let slots = convoy_thread_slots()!
+            for index in 0..<Int(CONVOY_THREAD_SLOTS) where slots[index] == value { slots[index] = nil }
+            Unmanaged<AnyObject>.fromOpaque(value).release()
+        }
+        precondition(result == 0, "pthread_key_create failed (\(result))")
+        self.key = key
+        self.make = make
+    }
+
+    /// The calling thread's value. Any thread.
+    package var current: Value {
+        if let existing = convoy_thread_slots()![slot] {
+            return Unmanaged<Value>.fromOpaque(existing).takeUnretainedValue()
+        }
+        return makeCurrent()
+    }
+
+    private func makeCurrent() -> Value {
+        let value = make()
+        let pointer = Unmanaged.passRetained(value).toOpaque()
+        convoy_thread_slots()![slot] = pointer
+        pthread_setspecific(key, pointer)
+        return value
+    }
+}
+
+/// Slots handed out to ``PerThread`` instances, process-wide.
+private let perThreadSlotCounter = Atomic<Int>(0)
