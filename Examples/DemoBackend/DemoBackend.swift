@@ -21,7 +21,7 @@ struct DemoBackend {
 
         init(name: String) { self.name = name }
 
-        func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {
+        func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {
             method = head.method.rawValue
             target = head.target
             bodyBytes = 0

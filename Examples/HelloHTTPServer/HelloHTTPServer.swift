@@ -24,7 +24,7 @@ struct HelloHTTPServer {
         ])
         let body = IOBuffer()
 
-        func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {}
+        func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {}
 
         func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) {
             body.drain(body.count)

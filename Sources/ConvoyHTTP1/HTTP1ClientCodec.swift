@@ -3,8 +3,10 @@ import ConvoyNetwork
 /// Receives the response to a ``HTTP1ClientCodec``'s request. Called on the connection's
 /// dispatcher thread.
 public protocol HTTP1ClientCodecDelegate: AnyObject {
-    /// A response head: interim ones (1xx other than 101) first, then the final one.
-    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: consuming HTTPResponseHead)
+    /// A response head: interim ones (1xx other than 101) first, then the final one. The head
+    /// may be edited in place (it holds the only reference to its storage); a copy kept past the
+    /// call shares the storage, and the codec recycles it once no copy does.
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: inout HTTPResponseHead)
     /// Response body bytes (de-chunked). Take them — move or drain; what is left is dropped.
     func clientCodec(_ codec: HTTP1ClientCodec, didReceiveBody body: IOBuffer)
     /// The response's trailer section.
@@ -141,9 +143,11 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
             switch consume event {
             case .needsMoreBytes:
                 return
-            case .responseHead(let head):
+            case .responseHead(var head):
                 if !head.isInformational { responseKeepAlive = responseKeepAlive && head.keepAlive }
-                delegate?.clientCodec(self, didReceiveHead: consume head)
+                parser.handOverHeadStorage()
+                delegate?.clientCodec(self, didReceiveHead: &head)
+                head.headers.recycle()  // back to the pool unless the delegate kept a copy
             case .body:
                 delegate?.clientCodec(self, didReceiveBody: body)
                 body.drain(body.count)

@@ -309,6 +309,16 @@ public struct HTTP1Parser {
         storageHandedOut = false
     }
 
+    /// Lets go of the storage of the head just returned, so that head holds the only reference
+    /// and edits to it happen in place, without a copy; the next head takes storage from the
+    /// thread's pool. The codecs call this before handing a head to their delegate for editing,
+    /// and ``HTTPHeaders/recycle()`` once the delegate is done with it. The owning thread.
+    public mutating func handOverHeadStorage() {
+        guard storageHandedOut else { return }
+        storage = HeaderStoragePool.placeholder
+        storageHandedOut = false
+    }
+
     // MARK: - Head parsing
 
     /// The end of the line whose LF is at `lf`, without its CR; throws for a bare LF.

@@ -4,8 +4,10 @@ import ConvoyNetwork
 /// Receives the requests a ``HTTP1ServerCodec`` parses, one stream at a time. Called on the
 /// connection's dispatcher thread; it may answer from inside any of these calls or later.
 public protocol HTTP1ServerCodecDelegate: AnyObject {
-    /// A request head arrived; a new stream begins.
-    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead)
+    /// A request head arrived; a new stream begins. The head may be edited in place (it holds
+    /// the only reference to its storage, as Envoy's filters edit the header map they are given);
+    /// a copy kept past the call shares the storage, and the codec recycles it once no copy does.
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead)
     /// Body bytes of the current request (de-chunked; raw bytes after an upgrade). Take them —
     /// move or drain; what is left in `body` after the call is dropped.
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer)
@@ -259,11 +261,13 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
                 handleProtocolError(error)
                 return
             }
-            switch event {
+            switch consume event {
             case .needsMoreBytes:
                 return
-            case .requestHead(let head):
-                startStream(head)
+            case .requestHead(var head):
+                parser.handOverHeadStorage()
+                startStream(&head)
+                head.headers.recycle()  // back to the pool unless the delegate kept a copy
             case .body:
                 delegate?.serverCodec(self, didReceiveBody: body)
                 body.drain(body.count)
@@ -279,7 +283,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         }
     }
 
-    private func startStream(_ head: HTTPRequestHead) {
+    private func startStream(_ head: inout HTTPRequestHead) {
         streamActive = true
         requestComplete = false
         responseStarted = false
@@ -294,7 +298,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
             output.append(Self.continueLine)
             connection.write(output)
         }
-        delegate?.serverCodec(self, didReceiveHead: head)
+        delegate?.serverCodec(self, didReceiveHead: &head)
     }
 
     private static let continueLine: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)

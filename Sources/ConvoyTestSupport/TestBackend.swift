@@ -129,7 +129,7 @@ public final class TestBackend: Sendable {
             self.connection = connection
         }
 
-        func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {
+        func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {
             method = head.method.rawValue
             target = head.target
             bodyBytes = 0

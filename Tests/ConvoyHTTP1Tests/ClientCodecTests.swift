@@ -37,7 +37,7 @@ final class RecordingClient: HTTP1ClientCodecDelegate {
     var ends = 0
     var resets: [HTTP1StreamReset] = []
 
-    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: HTTPResponseHead) { heads.append(head) }
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: inout HTTPResponseHead) { heads.append(head) }
     func clientCodec(_ codec: HTTP1ClientCodec, didReceiveBody body: IOBuffer) {
         self.body += body.string
         body.drain(body.count)

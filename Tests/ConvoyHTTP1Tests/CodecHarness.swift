@@ -68,7 +68,7 @@ final class RecordingServer: HTTP1ServerCodecDelegate {
         codec.sendResponse(status: 200, body: IOBuffer(head.target))
     }
 
-    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {
         heads.append(head)
         bodies.append("")
         onHead?(codec, head)

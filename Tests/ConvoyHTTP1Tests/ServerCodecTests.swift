@@ -245,7 +245,7 @@ struct ServerCodecTests {
 /// close can free the pair.
 private final class OwningDelegate: HTTP1ServerCodecDelegate {
     var codec: HTTP1ServerCodec?
-    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {}
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {}
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveBody body: IOBuffer) { body.drain(body.count) }
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveTrailers trailers: HTTPHeaders) {}
     func serverCodecDidReceiveEnd(_ codec: HTTP1ServerCodec) { codec.sendResponse(status: 200, body: IOBuffer("ok")) }

@@ -60,7 +60,7 @@ private final class AdminExchange: HTTP1ServerCodecDelegate {
         self.routes = routes
     }
 
-    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {
         method = head.method
         target = head.target
     }

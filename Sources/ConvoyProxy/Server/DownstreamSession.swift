@@ -61,8 +61,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     // Retries of the stream in progress.
     @exclusivity(unchecked) private var retryPolicy: RetryPolicy?
-    /// The request as routed, for host picks on retries (hash keys).
-    @exclusivity(unchecked) private var routeRequest: RouteRequest?
+    /// The request's consistent-hash key in the destination cluster, for host picks on retries.
+    @exclusivity(unchecked) private var requestHash: UInt64?
     /// The head prepared for upstream, kept to send again on a retry.
     @exclusivity(unchecked) private var requestTemplate: HTTPRequestHead?
     /// Every request-body byte handed upstream so far, while a retry could still replay them.
@@ -258,7 +258,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     // MARK: - Request from downstream
 
-    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: HTTPRequestHead) {
+    func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {
         streamActive = true
         requestComplete = false
         responseStarted = false
@@ -305,11 +305,14 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
                     worker.count { $0.faultDelays += 1 }
                     logEntry?.flags = "DI"
                     faultDelaying = true
+                    let delayedHead = head
                     afterFaultDelay = { [unowned self] in
                         if aborts {
                             self.abortByFault(fault, flags: "DI,FI")
                         } else {
-                            self.forward(head, request: request, route: route, selection: selection, destination: destination)
+                            var head = delayedHead
+                            self.forward(&head, request: request, route: route, selection: selection, destination: destination)
+                            head.headers.recycle()
                         }
                     }
                     if faultTimer == nil {
@@ -320,7 +323,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
                 }
                 if aborts { return abortByFault(fault, flags: "FI") }
             }
-            forward(head, request: request, route: route, selection: selection, destination: destination)
+            forward(&head, request: consume request, route: route, selection: selection, destination: destination)
         }
     }
 
@@ -342,19 +345,22 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         reply(fault.abortStatus ?? 503, "fault filter abort\n", headers: headers)
     }
 
-    private func forward(_ head: HTTPRequestHead, request: RouteRequest, route: Route, selection: RouteSelection, destination: WeightedDestination) {
-        var upstreamHead = head
-        if let target = route.rewrite?.rewrittenTarget(request, matchedPrefixLength: selection.matchedPrefixLength) {
-            upstreamHead.target = target
-        }
-        prepareUpstreamHeaders(&upstreamHead.headers, route: route, destination: destination)
-        upstreamHead.version = .http11
+    /// Edits `head` in place for upstream (`request`, which shares its storage, is let go of
+    /// first, unless a mirror needs it) and starts the first try.
+    private func forward(_ head: inout HTTPRequestHead, request: consuming RouteRequest, route: Route, selection: RouteSelection, destination: WeightedDestination) {
+        let rewrittenTarget = route.rewrite?.rewrittenTarget(request, matchedPrefixLength: selection.matchedPrefixLength)
+        requestHash = streamClusters[destination.clusterIndex].requestHash(request)
+        let mirrorRequest = route.mirrors.isEmpty ? nil : request
+        _ = consume request
+        if let rewrittenTarget { head.target = rewrittenTarget }
+        prepareUpstreamHeaders(&head.headers, route: route, destination: destination)
+        head.version = .http11
+        let upstreamHead = head
         self.upstreamHead = upstreamHead
         if logEntry != nil {
             logEntry?.upstreamCluster = destination.clusterName
             if let id = upstreamHead.headers["x-request-id"] { logEntry?.requestHeaders["x-request-id"] = id }
         }
-        routeRequest = request
         retryPolicy = route.retryPolicy
         attempt = 0
         if retryPolicy != nil {
@@ -364,11 +370,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         }
 
         worker.count { $0.upstreamRequests += 1 }
-        for policy in route.mirrors where policy.draws(&worker.random) {
-            let mirror = MirrorStream(worker: worker, cluster: streamClusters[policy.clusterIndex], head: upstreamHead, hasBody: requestHasBody)
-            worker.mirrorStarted(mirror)
-            if requestHasBody { mirrors.append(mirror) }
-            mirror.start(for: request, timeout: route.timeout ?? Self.mirrorTimeout)
+        if let mirrorRequest {
+            startMirrors(route, request: mirrorRequest, head: upstreamHead)
         }
         if let timeout = route.timeout {  // covers every try
             if routeTimer == nil {
@@ -379,12 +382,21 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         startAttempt()
     }
 
+    private func startMirrors(_ route: Route, request: RouteRequest, head: HTTPRequestHead) {
+        for policy in route.mirrors where policy.draws(&worker.random) {
+            let mirror = MirrorStream(worker: worker, cluster: streamClusters[policy.clusterIndex], head: head, hasBody: requestHasBody)
+            worker.mirrorStarted(mirror)
+            if requestHasBody { mirrors.append(mirror) }
+            mirror.start(for: request, timeout: route.timeout ?? Self.mirrorTimeout)
+        }
+    }
+
     /// One try: a host (on a retry, preferably one not tried yet) and a pooled connection to it.
     private func startAttempt() {
-        guard streamActive, let destination, let routeRequest else { return }
+        guard streamActive, let destination else { return }
         let cluster = streamClusters[destination.clusterIndex]
         let avoiding = retryPolicy?.avoidsPreviousHosts == true ? triedHosts : []
-        guard let host = cluster.pickHost(for: routeRequest, random: &worker.random, avoiding: avoiding) else {
+        guard let host = cluster.pickHost(hash: requestHash, random: &worker.random, avoiding: avoiding) else {
             return fail(.noHealthyUpstream)
         }
         self.cluster = cluster
@@ -556,7 +568,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     // MARK: - Response from upstream
 
-    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: consuming HTTPResponseHead) {
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: inout HTTPResponseHead) {
         touch()
         if head.isInformational { return }  // 100 Continue was answered to the client already
         reportOutcome(.status(head.status))
@@ -575,20 +587,18 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             releaseUpstream(reusable: false)
             return scheduleRetry()
         }
-        let framing = head.framing
-        var response = consume head  // the only reference to its storage: edited in place
-        response.headers.removeHopByHopFields()
-        if let route, !route.responseHeaders.isEmpty { route.responseHeaders.apply(to: &response.headers) }
-        if let destination, !destination.responseHeaders.isEmpty { destination.responseHeaders.apply(to: &response.headers) }
+        // Edited in place: the head holds the only reference to its storage.
+        head.headers.removeHopByHopFields()
+        if let route, !route.responseHeaders.isEmpty { route.responseHeaders.apply(to: &head.headers) }
+        if let destination, !destination.responseHeaders.isEmpty { destination.responseHeaders.apply(to: &head.headers) }
         responseStarted = true
-        if framing == .none {
+        if head.framing == .none {
             // Sent with the end, once the upstream side is settled (sending it completes the
             // downstream stream, which may start the next pipelined request at once).
-            bodylessResponseHead = response
+            bodylessResponseHead = head
         } else {
-            countResponse(response.status)
-            self.codec.sendResponseHead(response, endStream: false)
-            response.headers.recycle()  // the edited copy: its storage serves the next head
+            countResponse(head.status)
+            self.codec.sendResponseHead(head, endStream: false)
         }
     }
 
@@ -889,7 +899,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         afterFaultDelay = nil
         awaitingRetry = false
         retryPolicy = nil
-        routeRequest = nil
+        requestHash = nil
         requestTemplate?.headers.recycle()
         requestTemplate = nil
         replayBody = nil

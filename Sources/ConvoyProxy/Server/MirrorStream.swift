@@ -35,7 +35,7 @@ final class MirrorStream: UpstreamPoolWaiter, HTTP1ClientCodecDelegate {
 
     /// Picks a host and asks its pool for a connection; gives up after `timeout`.
     func start(for request: RouteRequest, timeout: Duration) {
-        guard let host = cluster.pickHost(for: request, random: &worker.random) else { return finish(failed: true) }
+        guard let host = cluster.pickHost(hash: cluster.requestHash(request), random: &worker.random) else { return finish(failed: true) }
         hostIndex = host
         let address = cluster.hosts[host].address
         hostAddress = address
@@ -93,7 +93,7 @@ final class MirrorStream: UpstreamPoolWaiter, HTTP1ClientCodecDelegate {
         if hasBody && requestComplete { connection.codec.sendEnd(trailers: nil) }
     }
 
-    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: HTTPResponseHead) {}
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: inout HTTPResponseHead) {}
 
     func clientCodec(_ codec: HTTP1ClientCodec, didReceiveBody body: IOBuffer) {
         body.drain(body.count)

@@ -122,7 +122,7 @@ final class HealthProbe: HTTP1ClientCodecDelegate, ConnectionCallbacks {
     func onAboveWriteBufferHighWatermark() {}
     func onBelowWriteBufferLowWatermark() {}
 
-    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: HTTPResponseHead) {
+    func clientCodec(_ codec: HTTP1ClientCodec, didReceiveHead head: inout HTTPResponseHead) {
         if !head.isInformational { status = head.status }
     }
 

@@ -144,10 +144,10 @@ final class WorkerCluster {
         return hosts.firstIndex { $0.address == address }
     }
 
-    /// The host for `request`, or nil when the cluster has none. Hosts in `avoiding` (tried
-    /// already) are passed over: up to five picks by the policy, then any other host at random.
-    func pickHost(for request: RouteRequest, random: inout FastRandom, avoiding: [Int] = []) -> Int? {
-        var hash = hashKey?.hash(for: request)
+    /// The host for a request whose ``requestHash(_:)`` is `requestHash`, or nil when the cluster
+    /// has none. Hosts in `avoiding` (tried already) are passed over: up to five picks by the policy, then any other host at random.
+    func pickHost(hash requestHash: UInt64?, random: inout FastRandom, avoiding: [Int] = []) -> Int? {
+        var hash = requestHash
         let counts = activeRequests
         let usable = usableHosts
         func pickOnce(_ hash: UInt64?) -> Int? {
