@@ -37,18 +37,19 @@ package final class PerThread<Value: AnyObject>: @unchecked Sendable {
     }
 
     /// The calling thread's value. Any thread.
-    package var current: Value {
-        if let existing = convoy_thread_slots()![slot] {
-            return Unmanaged<Value>.fromOpaque(existing).takeUnretainedValue()
-        }
+    package var current: Value { unretainedCurrent.takeUnretainedValue() }
+
+    /// The calling thread's value without a retain: the slot holds it until the thread exits,
+    /// so `_withUnsafeGuaranteedRef` may use it for free. Any thread.
+    package var unretainedCurrent: Unmanaged<Value> {
+        if let existing = convoy_thread_slots()![slot] { return Unmanaged<Value>.fromOpaque(existing) }
         return makeCurrent()
     }
 
-    private func makeCurrent() -> Value {
-        let value = make()
-        let pointer = Unmanaged.passRetained(value).toOpaque()
-        convoy_thread_slots()![slot] = pointer
-        pthread_setspecific(key, pointer)
+    private func makeCurrent() -> Unmanaged<Value> {
+        let value = Unmanaged.passRetained(make())
+        convoy_thread_slots()![slot] = value.toOpaque()
+        pthread_setspecific(key, value.toOpaque())
         return value
     }
 }

@@ -286,7 +286,7 @@ public struct HTTP1Parser {
     @inline(__always)
     private mutating func prepareStorage() {
         if storage === HeaderStoragePool.placeholder || (storageHandedOut && !isKnownUniquelyReferenced(&storage)) {
-            storage = HeaderStoragePool.current.take()
+            storage = HeaderStoragePool.withCurrent { $0.take() }
         } else {
             storage.reset()
         }
@@ -298,13 +298,15 @@ public struct HTTP1Parser {
     /// A no-op in the middle of a message. The owning thread.
     public mutating func releaseStorage() {
         guard isIdle else { return }
-        let pool = HeaderStoragePool.current
         if storage !== HeaderStoragePool.placeholder {
-            if isKnownUniquelyReferenced(&storage) { pool.give(storage) }
+            if isKnownUniquelyReferenced(&storage) {
+                let idle = storage
+                HeaderStoragePool.withCurrent { $0.give(idle) }
+            }
             storage = HeaderStoragePool.placeholder
         }
         if var spare = spareStorage.take(), isKnownUniquelyReferenced(&spare), spare !== HeaderStoragePool.placeholder {
-            pool.give(spare)
+            HeaderStoragePool.withCurrent { $0.give(spare) }
         }
         storageHandedOut = false
     }

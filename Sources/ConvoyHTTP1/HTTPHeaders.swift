@@ -152,7 +152,7 @@ public struct HTTPHeaders {
         let unique = storage !== HeaderStoragePool.placeholder && isKnownUniquelyReferenced(&storage)
         let taken = storage
         storage = HeaderStoragePool.placeholder
-        if unique { HeaderStoragePool.current.give(taken) }
+        if unique { HeaderStoragePool.withCurrent { $0.give(taken) } }
     }
 
     @inline(__always)

@@ -76,7 +76,7 @@ final class HeaderStorage {
     /// A copy with room for the edits that usually follow one (a proxy adds a few fields), in a
     /// storage from the thread's pool when it has one (``HTTPHeaders/recycle()`` gives them back).
     func copy() -> HeaderStorage {
-        let copy = HeaderStoragePool.current.take()
+        let copy = HeaderStoragePool.withCurrent { $0.take() }
         copy.reserveBytes(byteCount + 256)
         copy.reserveFields(fieldCount + 8)
         copy.bytes.update(from: bytes, count: byteCount)

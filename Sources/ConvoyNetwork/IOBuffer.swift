@@ -172,7 +172,7 @@ public final class IOBuffer {
         if sliceCount == 0 || slot(sliceCount - 1).pointee.reservable < maximumLength {
             let capacity = max(maximumLength, SlicePool.sliceSize)
             let block = capacity == SlicePool.sliceSize
-                ? SlicePool.current.take() : UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+                ? SlicePool.withCurrent { $0.take() } : UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
             pushBack(Slice(block: block, capacity: capacity, start: 0, end: 0))
         }
         let tail = slot(sliceCount - 1)
@@ -226,7 +226,7 @@ public final class IOBuffer {
                     (tail.pointee.block + tail.pointee.end).copyMemory(from: slice.block + slice.start, byteCount: slice.length)
                     tail.pointee.end += slice.length
                     slice.start = slice.end
-                    release(slice, to: SlicePool.current)  // looked up only here: most moves hand whole slices over
+                    SlicePool.withCurrent { release(slice, to: $0) }
                 } else {
                     pushBack(slice)
                 }
@@ -354,7 +354,7 @@ public final class IOBuffer {
         }
         let capacity = max(length, SlicePool.sliceSize)
         let block = capacity == SlicePool.sliceSize
-            ? SlicePool.current.take() : UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            ? SlicePool.withCurrent { $0.take() } : UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         let copied = copyBytes(into: UnsafeMutableRawBufferPointer(start: block, count: length))
         assert(copied == length)
         // Replace the copied bytes by the contiguous block; the length does not change.
@@ -372,8 +372,11 @@ public final class IOBuffer {
     /// 128 KiB per call. Unused fresh slices go back to the pool. The owning thread.
     public func read(from fd: Int32, maxBytes: Int) -> IOResult {
         guard maxBytes > 0 else { return .transferred(0) }
-        let pool = SlicePool.current
-        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maximumReadSlices + 1) { vectors in
+        return SlicePool.withCurrent { pool in read(from: fd, maxBytes: maxBytes, pool: pool) }
+    }
+
+    private func read(from fd: Int32, maxBytes: Int, pool: SlicePool) -> IOResult {
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maximumReadSlices + 1) { vectors in
             withUnsafeTemporaryAllocation(of: UnsafeMutableRawPointer.self, capacity: Self.maximumReadSlices) { blocks in
                 var vectorCount = 0
                 var offered = 0
@@ -464,9 +467,8 @@ public final class IOBuffer {
             }
         }
         guard remaining > 0 else { return }
-        let pool = SlicePool.current
         while remaining > 0 {
-            let block = pool.take()
+            let block = SlicePool.withCurrent { $0.take() }
             let chunk = min(SlicePool.sliceSize, remaining)
             block.copyMemory(from: source, byteCount: chunk)
             pushBack(Slice(block: block, capacity: SlicePool.sliceSize, start: 0, end: chunk))
@@ -478,14 +480,13 @@ public final class IOBuffer {
     /// Removes `length` bytes (at most what the slices hold) from the front.
     private func dropFrontRaw(_ length: Int) {
         var remaining = length
-        var pool: SlicePool?  // looked up when a whole slice goes back, not for a partial drop
         while remaining > 0, sliceCount > 0 {
             let front = slot(0)
             let available = front.pointee.length
             if available <= remaining {
                 remaining -= available
-                if pool == nil { pool = SlicePool.current }
-                release(popFront(), to: pool!)
+                let slice = popFront()
+                SlicePool.withCurrent { release(slice, to: $0) }
             } else {
                 front.pointee.start += remaining
                 remaining = 0
@@ -539,8 +540,9 @@ public final class IOBuffer {
 
     private func releaseAllSlices() {
         guard sliceCount > 0 else { return }
-        let pool = SlicePool.current
-        while sliceCount > 0 { release(popFront(), to: pool) }
+        SlicePool.withCurrent { pool in
+            while sliceCount > 0 { release(popFront(), to: pool) }
+        }
         byteCount = 0
     }
 }

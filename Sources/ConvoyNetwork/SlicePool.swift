@@ -31,8 +31,12 @@ final class SlicePool {
         }
     }
 
-    /// The calling thread's pool, created on first use and freed when the thread exits.
-    static var current: SlicePool { perThread.current }
+    /// Calls `body` with the calling thread's pool, created on first use and freed when the
+    /// thread exits; not retained for the call (the thread holds it).
+    @inline(__always)
+    static func withCurrent<Result>(_ body: (SlicePool) -> Result) -> Result {
+        perThread.unretainedCurrent._withUnsafeGuaranteedRef(body)
+    }
 
     private static let perThread = PerThread { SlicePool() }
 }
