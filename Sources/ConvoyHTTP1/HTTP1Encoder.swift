@@ -185,17 +185,36 @@ public enum HTTP1Encoder {
     }
 
     /// `Name: value\r\n` for each field, the case kept, minus the framing fields the encoder owns.
+    /// Fields still stored as the parser found them, in that form and one after another, go out
+    /// as one copy.
     static func writeFields(_ storage: HeaderStorage, skipContentLength: Bool, to writer: inout ByteWriter) {
+        let bytes = storage.bytes
+        var runStart = 0, runEnd = -1  // stored bytes already in the written form, not written yet
         for index in 0..<storage.fieldCount {
             let field = storage.fields[index]
-            let name = storage.bytes + Int(field.nameStart)
+            let nameStart = Int(field.nameStart), nameEnd = nameStart + Int(field.nameLength)
+            let name = bytes + nameStart
             if field.nameLength == 17, matches(name, "transfer-encoding") { continue }
             if skipContentLength, field.nameLength == 14, matches(name, "content-length") { continue }
+            let valueStart = Int(field.valueStart), valueEnd = valueStart + Int(field.valueLength)
+            if valueStart == nameEnd + 2, valueEnd + 2 <= storage.byteCount,
+               bytes[nameEnd] == asciiColon, bytes[nameEnd + 1] == asciiSpace,
+               bytes[valueEnd] == asciiCR, bytes[valueEnd + 1] == asciiLF {
+                if nameStart != runEnd {
+                    if runEnd > runStart { writer.write(bytes + runStart, count: runEnd - runStart) }
+                    runStart = nameStart
+                }
+                runEnd = valueEnd + 2
+                continue
+            }
+            if runEnd > runStart { writer.write(bytes + runStart, count: runEnd - runStart) }
+            runEnd = -1
             writer.write(name, count: Int(field.nameLength))
             writer.write(": ")
-            writer.write(storage.bytes + Int(field.valueStart), count: Int(field.valueLength))
+            writer.write(bytes + valueStart, count: Int(field.valueLength))
             writer.write("\r\n")
         }
+        if runEnd > runStart { writer.write(bytes + runStart, count: runEnd - runStart) }
     }
 }
 

@@ -71,6 +71,27 @@ struct EncoderTests {
         #expect(framing(.post, endStream: false).0 == .chunked)
     }
 
+    /// Parsed fields are written from their stored lines where those are already in the written
+    /// form; anything else (edited, removed, spaced differently, added) field by field.
+    @Test func parsedAndEditedFieldsAreWrittenExactly() throws {
+        var parser = HTTP1Parser(role: .request)
+        let input = IOBuffer(
+            "POST /p HTTP/1.1\r\nHost: a\r\nA: 1\r\nB:2\r\nC: 3  \r\nD: 4\r\nE:  5\r\nF: 6\r\nG: 7\r\n"
+            + "H: 8\r\nTransfer-Encoding: chunked\r\nI: 9\r\n\r\n")
+        guard case .requestHead(var head) = try? parser.next(from: input, body: IOBuffer()) else {
+            Issue.record("no head")
+            return
+        }
+        head.headers.remove("D")
+        head.headers.set(name: "f", value: "six")
+        head.headers.add(name: "J", value: "10")
+        let wire = IOBuffer()
+        HTTP1Encoder.writeRequestHead(head, endStream: true, into: wire)
+        // The encoder owns framing: Transfer-Encoding is not copied; no body means Content-Length: 0.
+        #expect(wire.string == "POST /p HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nE: 5\r\nF: six\r\nG: 7\r\n"
+            + "H: 8\r\nI: 9\r\nJ: 10\r\nContent-Length: 0\r\n\r\n")
+    }
+
     @Test func hopByHopFieldsAreRemovedForForwarding() {
         var headers: HTTPHeaders = [
             "Host": "a", "Connection": "keep-alive, X-Secret", "Keep-Alive": "timeout=5", "X-Secret": "1",

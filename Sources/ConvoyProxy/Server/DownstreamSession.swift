@@ -355,23 +355,22 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         if let rewrittenTarget { head.target = rewrittenTarget }
         prepareUpstreamHeaders(&head.headers, route: route, destination: destination)
         head.version = .http11
-        let upstreamHead = head
-        self.upstreamHead = upstreamHead
+        upstreamHead = head
         if logEntry != nil {
             logEntry?.upstreamCluster = destination.clusterName
-            if let id = upstreamHead.headers["x-request-id"] { logEntry?.requestHeaders["x-request-id"] = id }
+            if let id = head.headers["x-request-id"] { logEntry?.requestHeaders["x-request-id"] = id }
         }
         retryPolicy = route.retryPolicy
         attempt = 0
         if retryPolicy != nil {
-            requestTemplate = upstreamHead
+            requestTemplate = head
             replayBody = requestHasBody ? IOBuffer() : nil
             replayable = true
         }
 
         worker.count { $0.upstreamRequests += 1 }
         if let mirrorRequest {
-            startMirrors(route, request: mirrorRequest, head: upstreamHead)
+            startMirrors(route, request: mirrorRequest, head: head)
         }
         if let timeout = route.timeout {  // covers every try
             if routeTimer == nil {
@@ -522,8 +521,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         self.upstream = upstream
         upstream.session = self
         upstream.codec.delegate = self
-        guard var head = upstreamHead else { return }
-        upstreamHead = nil
+        guard var head = upstreamHead.take() else { return }
         let stats = upstream.connection.stats
         attemptStart = (stats.bytesWritten, stats.bytesRead, upstream.requestsCarried > 1)
         if logEntry != nil { logEntry?.upstreamHost = hostAddress?.description ?? "" }
