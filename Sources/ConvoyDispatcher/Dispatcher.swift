@@ -70,6 +70,8 @@ public final class Dispatcher: @unchecked Sendable {
     @exclusivity(unchecked) private var wakeEvent: OpaquePointer?
     @exclusivity(unchecked) private var pendingDeletes = DrainableVector<any DeferredDeletable>()
     @exclusivity(unchecked) private var spareDeleteBatch = DrainableVector<any DeferredDeletable>()
+    @exclusivity(unchecked) private var iterationEndQueue = DrainableVector<any IterationEndWork>()
+    @exclusivity(unchecked) private var spareIterationEndBatch = DrainableVector<any IterationEndWork>()
     @exclusivity(unchecked) private var isClearingDeletes = false
     @exclusivity(unchecked) private var isRunning = false
     @exclusivity(unchecked) private var cachedTime: MonotonicInstant
@@ -215,6 +217,8 @@ public final class Dispatcher: @unchecked Sendable {
             runIteration(flags: EVLOOP_NONBLOCK | EVLOOP_ONCE)
         case .block:
             repeat {
+                // Work queued outside the loop runs first: it may be all there is to do.
+                if !iterationEndQueue.isEmpty { runIterationEndWork() }
                 guard hasWorkBesidesWakeups else {
                     // Nothing registered but the wake-up pipe's event: one last iteration that
                     // does not wait (as libevent's own loop makes when it finds nothing), done.
@@ -243,9 +247,29 @@ public final class Dispatcher: @unchecked Sendable {
     private func runIteration(flags: Int32) -> Int32 {
         cachedTimeIsFresh = false
         statistics.iterations &+= 1
+        if !iterationEndQueue.isEmpty { runIterationEndWork() }  // queued outside the loop: before it waits
         let result = event_base_loop(base, flags)
         trapUnless(result >= 0, "Dispatcher '\(name)': event_base_loop failed")
+        if !iterationEndQueue.isEmpty { runIterationEndWork() }
         return result
+    }
+
+    /// Runs `work` once the events of the current loop iteration have been handled, before the
+    /// loop waits again (outside the loop: first thing in the next iteration). Each call queues
+    /// one run; work queued while the queue runs runs in the same round. Dispatcher thread.
+    package func runAtIterationEnd(_ work: any IterationEndWork) {
+        assert(isThreadSafe, "Dispatcher '\(name)': runAtIterationEnd(_:) called off its thread")
+        iterationEndQueue.append(work)
+    }
+
+    private func runIterationEndWork() {
+        while !iterationEndQueue.isEmpty {
+            var batch = DrainableVector<any IterationEndWork>()
+            batch.exchange(with: &spareIterationEndBatch)
+            batch.exchange(with: &iterationEndQueue)
+            batch.drain { work in work.runAtIterationEnd() }
+            batch.exchange(with: &spareIterationEndBatch)
+        }
     }
 
     /// A monotonic time read at most once per loop iteration (on first use after the wait), so

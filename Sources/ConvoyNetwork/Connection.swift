@@ -27,7 +27,7 @@ import Darwin
 ///   must be closed, not just dropped.
 ///
 /// Confined to its dispatcher's thread.
-public class Connection: DeferredDeletable {
+public class Connection: DeferredDeletable, IterationEndWork {
     private static let nextID = Atomic<UInt64>(1)
 
     /// The default ``bufferLimit``: 1 MiB, as Envoy's per-connection buffer limit. Any thread.
@@ -67,6 +67,8 @@ public class Connection: DeferredDeletable {
     @exclusivity(unchecked) final var fd: Int32
     @exclusivity(unchecked) final var fileEvent: FileEvent?
     @exclusivity(unchecked) final var isConnecting = false
+    /// Written bytes wait for the end of the iteration (``runAtIterationEnd()``).
+    @exclusivity(unchecked) private final var writeQueued = false
     @exclusivity(unchecked) private final var readDisableCount = 0
     @exclusivity(unchecked) private final var isHalfCloseEnabled = false
     @exclusivity(unchecked) private final var readEnded = false
@@ -333,7 +335,17 @@ public class Connection: DeferredDeletable {
         }
         writeBuffer.move(from: data)
         if endStream { writeEndRequested = true }
-        if !isConnecting { fileEvent?.activateInCurrentIteration(.write) }
+        if !isConnecting, !writeQueued {
+            writeQueued = true
+            dispatcher.runAtIterationEnd(self)
+        }
+    }
+
+    /// The iteration's writes go out together. Dispatcher thread.
+    package final func runAtIterationEnd() {
+        writeQueued = false
+        guard state != .closed, !isConnecting else { return }
+        onWriteReady()
     }
 
     final func onWriteReady() {

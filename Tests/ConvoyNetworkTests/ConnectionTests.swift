@@ -26,6 +26,30 @@ struct ConnectionTests {
         #expect(client.stats.bytesRead == 13)
     }
 
+    @Test("writes made in one loop iteration leave in one system call, at the end of the iteration")
+    func writesOfOneIterationGoOutTogether() throws {
+        let harness = try LoopbackHarness()
+        var server: Connection?
+        harness.configureAccepted = { server = $0 }
+        let client = try harness.connectClient()
+        let collector = Collector(client)
+        #expect(harness.run { server != nil })
+        let connection = try #require(server)
+        let before = connection.stats.writes
+        let posted = try ScheduledCallback(dispatcher: harness.dispatcher) {
+            connection.write(IOBuffer("head,"))
+            connection.write(IOBuffer("body,"))
+            #expect(connection.stats.writes == before, "nothing is written during the callback")
+            connection.write(IOBuffer("end"))
+        }
+        posted.scheduleCurrentIteration()
+        harness.dispatcher.run(.nonBlock)
+        #expect(connection.stats.writes == before + 1, "one writev for the three writes, in the same iteration")
+        #expect(connection.writeBuffer.isEmpty)
+        #expect(harness.run { collector.received.count == 13 })
+        #expect(collector.received == Array("head,body,end".utf8))
+    }
+
     @Test("a tiny SO_SNDBUF forces partial writes; every byte still arrives in order")
     func partialWrites() throws {
         let harness = try LoopbackHarness()
