@@ -9,6 +9,8 @@
 #     bash Benchmarks/scripts/proxy-instructions.sh [N] [C]     (default N = 20000, C = 8)
 #     KEEP_PROFILE=1 ...   keeps convoy's profiles as /tmp/convoy.COUNT.callgrind (see
 #                      profile-diff.py for the per-request difference by function)
+#     CALLGRIND_ARGS=--dump-instr=yes ...   extra callgrind options (per-instruction costs for
+#                      annotate-asm.py)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 here=$PWD/Benchmarks/scripts
@@ -59,7 +61,8 @@ instructions() {  # proxy count -> total instructions executed by the proxy
     haproxy) command=(haproxy -db -f "$tmp/haproxy.cfg") ;;
   esac
   # SIGTERM stops all three (a background job of a script ignores SIGINT).
-  valgrind --tool=callgrind --callgrind-out-file="$out" "${command[@]}" > "$tmp/valgrind.log" 2>&1 &
+  # shellcheck disable=SC2086  # CALLGRIND_ARGS is a list of options
+  valgrind --tool=callgrind --callgrind-out-file="$out" ${CALLGRIND_ARGS:-} "${command[@]}" > "$tmp/valgrind.log" 2>&1 &
   local pid=$!
   wait_for_port "$proxy_port"
   python3 "$here/lockstep_client.py" "127.0.0.1:$proxy_port" "$2" "$C"

@@ -350,6 +350,12 @@ public struct HTTP1Parser {
         }
     }
 
+    /// Records what the head's fields said about hop-by-hop fields, once they are all parsed.
+    @inline(__always)
+    private func noteHopByHopFields() {
+        storage.mayHoldHopByHopFields = semantics.hasHopByHopField
+    }
+
     @inline(__always)
     private mutating func parseField(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int, isHead: Bool) throws(HTTPParseError) {
         var index = endOfAlphanumericDashRun(bytes, from: start, to: end)
@@ -428,6 +434,7 @@ public struct HTTP1Parser {
         storage.lineTextStart = Int32(truncatingIfNeeded: targetStart)
         storage.lineTextLength = Int32(truncatingIfNeeded: targetEnd &- targetStart)
         try parseFields(fromLine: 1)
+        noteHopByHopFields()
 
         var head = HTTPRequestHead(method: method, version: version, headers: HTTPHeaders(storage: storage))
         storageHandedOut = true
@@ -474,6 +481,7 @@ public struct HTTP1Parser {
         storage.lineTextStart = Int32(truncatingIfNeeded: reasonStart)
         storage.lineTextLength = Int32(truncatingIfNeeded: lineEnd &- reasonStart)
         try parseFields(fromLine: 1)
+        noteHopByHopFields()
 
         var head = HTTPResponseHead(status: status, version: version, headers: HTTPHeaders(storage: storage))
         storageHandedOut = true

@@ -4,6 +4,7 @@ extension HTTPHeaders {
     /// proxy does before forwarding. One pass over the bytes, no allocation unless a field goes
     /// (then the storage is made unique once). The owning thread.
     public mutating func removeHopByHopFields() {
+        guard storage.mayHoldHopByHopFields else { return }  // a parsed head without any
         var nominatesOthers = false  // a Connection option other than close and keep-alive
         var hasHopByHopField = false
         for index in 0..<storage.fieldCount {
@@ -17,6 +18,7 @@ extension HTTPHeaders {
             }
         }
         guard hasHopByHopField else { return }  // nothing is nominated without a Connection field
+        defer { storage.mayHoldHopByHopFields = false }
         makeUnique()
         let storage = self.storage
         var kept = 0

@@ -12,9 +12,12 @@ struct HeadSemantics {
     var connectionUpgrade = false
     var expectsContinue = false
     var hasUpgrade = false
+    /// A hop-by-hop field (connection, keep-alive, proxy-connection, te, trailer,
+    /// transfer-encoding, upgrade) is present.
+    var hasHopByHopField = false
 
     /// Names of these lengths may matter (a bit per length): the parser skips the rest cheaply.
-    private static let lengthsThatMatter: UInt32 = 1 << 4 | 1 << 6 | 1 << 7 | 1 << 10 | 1 << 14 | 1 << 17
+    private static let lengthsThatMatter: UInt32 = 1 << 2 | 1 << 4 | 1 << 6 | 1 << 7 | 1 << 10 | 1 << 14 | 1 << 16 | 1 << 17
 
     /// True when a field name of `length` bytes may be one of the headers read here.
     @inline(__always)
@@ -32,12 +35,18 @@ struct HeadSemantics {
             expectsContinue = equalsIgnoringCase(bytes, value, "100-continue")
         case 7 where matches(name, "upgrade"):
             hasUpgrade = true
+            hasHopByHopField = true
         case 10 where matches(name, "connection"):
+            hasHopByHopField = true
             try readConnection(bytes, value)
         case 14 where matches(name, "content-length"):
             try readContentLength(bytes, value)
         case 17 where matches(name, "transfer-encoding"):
+            hasHopByHopField = true
             try readTransferEncoding(bytes, value)
+        case 2 where matches(name, "te"), 7 where matches(name, "trailer"), 10 where matches(name, "keep-alive"),
+             16 where matches(name, "proxy-connection"):
+            hasHopByHopField = true
         default:
             break
         }

@@ -32,6 +32,9 @@ final class HeaderStorage {
     @exclusivity(unchecked) private(set) var lineFeeds: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) private var lineFeedCapacity = 16
     @exclusivity(unchecked) var lineFeedCount = 0
+    /// False only when the parser found no hop-by-hop field in this head (RFC 9110 §7.6.1), so
+    /// ``HTTPHeaders/removeHopByHopFields()`` has nothing to look for; any edit sets it again.
+    @exclusivity(unchecked) var mayHoldHopByHopFields = true
 
     init(byteCapacity: Int = 1024, fieldCapacity: Int = 16) {
         self.byteCapacity = max(byteCapacity, 64)
@@ -55,6 +58,7 @@ final class HeaderStorage {
         lineTextStart = 0
         lineTextLength = 0
         lineFeedCount = 0
+        mayHoldHopByHopFields = true
     }
 
     /// Records the LF of the next line of the head being parsed.
@@ -85,6 +89,7 @@ final class HeaderStorage {
         copy.fieldCount = fieldCount
         copy.lineTextStart = lineTextStart
         copy.lineTextLength = lineTextLength
+        copy.mayHoldHopByHopFields = mayHoldHopByHopFields
         return copy
     }
 
@@ -124,6 +129,7 @@ final class HeaderStorage {
 
     @inline(__always)
     func appendField(_ field: HeaderField) {
+        mayHoldHopByHopFields = true
         if fieldCount == fieldCapacity { growFields() }
         fields[fieldCount] = field
         fieldCount += 1

@@ -92,6 +92,28 @@ struct EncoderTests {
             + "H: 8\r\nI: 9\r\nJ: 10\r\nContent-Length: 0\r\n\r\n")
     }
 
+    /// The parser notes whether a head has hop-by-hop fields at all; a field added afterwards is
+    /// still found.
+    @Test func hopByHopFieldsOfParsedHeadsAreRemovedToo() throws {
+        for (text, kept) in [
+            ("GET / HTTP/1.1\r\nHost: a\r\nTE: trailers\r\nX-A: 1\r\nKeep-Alive: 5\r\nProxy-Connection: x\r\nTrailer: X-S\r\n\r\n", ["Host", "X-A"]),
+            ("GET / HTTP/1.1\r\nHost: a\r\nConnection: x-a\r\nX-A: 1\r\nUpgrade: h2c\r\nX-B: 2\r\n\r\n", ["Host", "X-B"]),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n", ["Host", "X-A"]),
+        ] {
+            var parser = HTTP1Parser(role: .request)
+            guard case .requestHead(var head) = try parser.next(from: IOBuffer(text), body: IOBuffer()) else {
+                Issue.record("no head")
+                return
+            }
+            var edited = head.headers
+            edited.add(name: "Connection", value: "close, X-A")
+            head.headers.removeHopByHopFields()
+            #expect(head.headers.map(\.name) == kept)
+            edited.removeHopByHopFields()
+            #expect(edited.map(\.name) == kept.filter { $0 != "X-A" }, "an added Connection field is found")
+        }
+    }
+
     @Test func hopByHopFieldsAreRemovedForForwarding() {
         var headers: HTTPHeaders = [
             "Host": "a", "Connection": "keep-alive, X-Secret", "Keep-Alive": "timeout=5", "X-Secret": "1",
