@@ -57,6 +57,10 @@ public struct HTTPHeaders {
 
     /// The index of the first field named `name` (any case) at or after `start`. The owning thread.
     public func firstIndex(of name: String, from start: Int = 0) -> Int? {
+        // A native string's bytes are read in place; only a bridged one is copied first.
+        if let found = name.utf8.withContiguousStorageIfAvailable({ storage.indexOfField(named: UnsafeRawBufferPointer($0), from: start) }) {
+            return found
+        }
         var name = name
         return name.withUTF8 { storage.indexOfField(named: UnsafeRawBufferPointer($0), from: start) }
     }

@@ -120,11 +120,15 @@ final class HeaderStorage {
     }
 
     func appendString(_ text: String) -> (start: Int32, length: Int32) {
+        // A native string's bytes are read in place; only a bridged one is copied first.
+        if let appended = text.utf8.withContiguousStorageIfAvailable({ appendUTF8($0) }) { return appended }
         var text = text
-        return text.withUTF8 { utf8 in
-            guard let base = utf8.baseAddress, !utf8.isEmpty else { return (Int32(byteCount), 0) }
-            return (appendBytes(base, count: utf8.count), Int32(utf8.count))
-        }
+        return text.withUTF8 { appendUTF8($0) }
+    }
+
+    private func appendUTF8(_ utf8: UnsafeBufferPointer<UInt8>) -> (start: Int32, length: Int32) {
+        guard let base = utf8.baseAddress, !utf8.isEmpty else { return (Int32(byteCount), 0) }
+        return (appendBytes(base, count: utf8.count), Int32(utf8.count))
     }
 
     @inline(__always)
