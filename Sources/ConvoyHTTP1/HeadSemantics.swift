@@ -120,10 +120,33 @@ func forEachListElement(_ bytes: UnsafePointer<UInt8>, _ value: Range<Int>, _ bo
     }
 }
 
-/// True when the name at `name` equals the lower-case `expected` ignoring case (lengths already equal).
+/// True when the name at `name` equals the lower-case `expected` ignoring case (lengths already
+/// equal). Eight bytes at a time from eight bytes on: a name byte may differ from the expected
+/// one only by the case bit, and only where the expected byte is a letter.
 @inline(__always)
 func matches(_ name: UnsafePointer<UInt8>, _ expected: StaticString) -> Bool {
-    asciiCaseInsensitiveEqual(name, UnsafeRawBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount))
+    let count = expected.utf8CodeUnitCount
+    guard count >= 8 else {
+        return asciiCaseInsensitiveEqual(name, UnsafeRawBufferPointer(start: expected.utf8Start, count: count))
+    }
+    let actual = UnsafeRawPointer(name), wanted = UnsafeRawPointer(expected.utf8Start)
+    var offset = 0
+    while true {
+        let at = min(offset, count - 8)  // the last word overlaps the one before
+        let word = wanted.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+        guard actual.loadUnaligned(fromByteOffset: at, as: UInt64.self) | lowerCaseLetterBits(word) == word else { return false }
+        if at == count - 8 { return true }
+        offset += 8
+    }
+}
+
+/// 0x20 in each byte of `word` that is a lower-case ASCII letter, 0 elsewhere.
+@inline(__always)
+func lowerCaseLetterBits(_ word: UInt64) -> UInt64 {
+    let low7 = word & 0x7F7F_7F7F_7F7F_7F7F
+    let atLeastA = low7 &+ 0x1F1F_1F1F_1F1F_1F1F  // high bit set where the byte is >= "a"
+    let pastZ = low7 &+ 0x0505_0505_0505_0505  // high bit set where the byte is > "z"
+    return (atLeastA & ~pastZ & ~word & 0x8080_8080_8080_8080) >> 2
 }
 
 @inline(__always)
