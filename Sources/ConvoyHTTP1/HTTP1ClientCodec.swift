@@ -88,23 +88,20 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
         requestComplete = false
         responseKeepAlive = head.keepAlive && !head.headers.hasConnectionOption("close")
         parser.requestMethod = head.method
-        requestFraming = HTTP1Encoder.writeRequestHead(head, endStream: endStream, into: output)
-        connection.write(output)
+        connection.write(through: output) { requestFraming = HTTP1Encoder.writeRequestHead(head, endStream: endStream, into: $0) }
         if endStream { requestComplete = true }
     }
 
     /// Sends request body bytes (moved out of `data`). Dispatcher thread.
     public func sendBody(_ data: IOBuffer) {
         trapUnless(requestOutstanding && !requestComplete, "HTTP1ClientCodec.sendBody with no request body in progress")
-        HTTP1Encoder.writeBody(data, framing: requestFraming, into: output)
-        connection.write(output)
+        connection.write(through: output) { HTTP1Encoder.writeBody(data, framing: requestFraming, into: $0) }
     }
 
     /// Ends the request (with `trailers` when chunked). Dispatcher thread.
     public func sendEnd(trailers: HTTPHeaders? = nil) {
         trapUnless(requestOutstanding && !requestComplete, "HTTP1ClientCodec.sendEnd with no request body in progress")
-        HTTP1Encoder.writeEnd(framing: requestFraming, trailers: trailers, into: output)
-        connection.write(output)
+        connection.write(through: output) { HTTP1Encoder.writeEnd(framing: requestFraming, trailers: trailers, into: $0) }
         requestComplete = true
     }
 

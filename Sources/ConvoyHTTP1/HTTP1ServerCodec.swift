@@ -133,13 +133,14 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         } else if requestVersion.minor == 0 {
             head.headers.set(name: "Connection", value: "keep-alive")
         }
-        responseFraming = HTTP1Encoder.writeResponseHead(
-            head, endStream: endStream, requestMethod: requestMethod, peerVersion: requestVersion, into: output)
+        connection.write(through: output) { buffer in
+            responseFraming = HTTP1Encoder.writeResponseHead(
+                head, endStream: endStream, requestMethod: requestMethod, peerVersion: requestVersion, into: buffer)
+        }
         if responseFraming == .untilClose { closeAfterResponse = true }
         if case .contentLength(let length) = responseFraming { responseBodyRemaining = length }
         responseStarted = true
         head.headers.recycle()  // the copy made by the edits above, if any
-        connection.write(output)
         if endStream { completeResponse() }
     }
 
@@ -156,8 +157,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         default:
             break
         }
-        HTTP1Encoder.writeBody(data, framing: responseFraming, into: output)
-        connection.write(output)
+        connection.write(through: output) { HTTP1Encoder.writeBody(data, framing: responseFraming, into: $0) }
     }
 
     /// Ends the response (with `trailers` when chunked). Dispatcher thread.
@@ -167,8 +167,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
             // Fewer bytes than declared: the peer cannot tell where the response ends.
             closeAfterResponse = true
         }
-        HTTP1Encoder.writeEnd(framing: responseFraming, trailers: trailers, into: output)
-        connection.write(output)
+        connection.write(through: output) { HTTP1Encoder.writeEnd(framing: responseFraming, trailers: trailers, into: $0) }
         completeResponse()
     }
 

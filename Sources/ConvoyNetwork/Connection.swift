@@ -335,6 +335,28 @@ public class Connection: DeferredDeletable, IterationEndWork {
         }
         writeBuffer.move(from: data)
         if endStream { writeEndRequested = true }
+        scheduleFlush()
+    }
+
+    /// Lets `encode` append its bytes straight to the write buffer, then goes on as
+    /// ``write(_:endStream:)`` does — one copy fewer for an encoder that would otherwise fill a
+    /// buffer of its own first. With write filters installed, `encode` fills `scratch` (empty on
+    /// entry and on return) and that goes through ``write(_:endStream:)``. Dispatcher thread.
+    public final func write(through scratch: IOBuffer, endStream: Bool = false, _ encode: (IOBuffer) -> Void) {
+        guard writeFilters.isEmpty, state == .open else {
+            encode(scratch)
+            return write(scratch, endStream: endStream)
+        }
+        checkThread("write(through:endStream:_:)")
+        trapUnless(!writeEndRequested, "Connection \(id): write after the end of stream was written")
+        let before = writeBuffer.count
+        encode(writeBuffer)
+        if endStream { writeEndRequested = true }
+        if endStream || writeBuffer.count != before { scheduleFlush() }
+    }
+
+    @inline(__always)
+    private final func scheduleFlush() {
         if !isConnecting, !writeQueued {
             writeQueued = true
             dispatcher.runAtIterationEnd(self)

@@ -40,11 +40,12 @@ struct ConnectionTests {
             connection.write(IOBuffer("head,"))
             connection.write(IOBuffer("body,"))
             #expect(connection.stats.writes == before, "nothing is written during the callback")
-            connection.write(IOBuffer("end"))
+            connection.write(through: IOBuffer()) { $0.append("en") }  // straight into the write buffer
+            connection.write(IOBuffer("d"))
         }
         posted.scheduleCurrentIteration()
         harness.dispatcher.run(.nonBlock)
-        #expect(connection.stats.writes == before + 1, "one writev for the three writes, in the same iteration")
+        #expect(connection.stats.writes == before + 1, "one writev for the four writes, in the same iteration")
         #expect(connection.writeBuffer.isEmpty)
         #expect(harness.run { collector.received.count == 13 })
         #expect(collector.received == Array("head,body,end".utf8))
@@ -338,12 +339,16 @@ struct ConnectionTests {
             }
             server.initializeReadFilters()
             server.write(IOBuffer("out"))
+            // An encoder's bytes go through the filters too.
+            let scratch = IOBuffer()
+            server.write(through: scratch) { $0.append("!") }
+            #expect(scratch.isEmpty)
         }
         let client = try harness.connectClient()
         let collector = Collector(client)
         client.write(IOBuffer("in"))
-        #expect(harness.run { log.contains("read 2") && collector.received.count == 9 })
-        #expect(log == ["new 1", "new 2", "new 3", "write 3", "write 2", "write 1", "read 1", "read 2"])
-        #expect(collector.received == Array("out+3+2+1".utf8))
+        #expect(harness.run { log.contains("read 2") && collector.received.count == 16 })
+        #expect(log == ["new 1", "new 2", "new 3", "write 3", "write 2", "write 1", "write 3", "write 2", "write 1", "read 1", "read 2"])
+        #expect(collector.received == Array("out+3+2+1!+3+2+1".utf8))
     }
 }
