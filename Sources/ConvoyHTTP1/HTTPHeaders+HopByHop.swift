@@ -50,6 +50,8 @@ extension HTTPHeaders {
 
     private func listsOptionsBesidesCloseAndKeepAlive(_ connection: HeaderField) -> Bool {
         let bytes = UnsafePointer(storage.bytes)
+        let value = Int(connection.valueStart)..<Int(connection.valueStart + connection.valueLength)
+        if equalsIgnoringCase(bytes, value, "keep-alive") || equalsIgnoringCase(bytes, value, "close") { return false }
         var found = false
         forEachListElement(bytes, Int(connection.valueStart)..<Int(connection.valueStart + connection.valueLength)) { start, end in
             found = start < end && !equalsIgnoringCase(bytes, start..<end, "keep-alive") && !equalsIgnoringCase(bytes, start..<end, "close")
@@ -82,6 +84,7 @@ extension HTTPHeaders {
     /// case, without allocating. The owning thread.
     func hasConnectionOption(_ option: StaticString) -> Bool {
         let storage = self.storage
+        guard storage.mayHoldHopByHopFields else { return false }  // no Connection field
         for index in 0..<storage.fieldCount {
             let field = storage.fields[index]
             guard field.nameLength == 10, matches(storage.bytes + Int(field.nameStart), "connection") else { continue }

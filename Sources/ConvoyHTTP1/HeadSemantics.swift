@@ -88,6 +88,9 @@ struct HeadSemantics {
     }
 
     private mutating func readConnection(_ bytes: UnsafePointer<UInt8>, _ value: Range<Int>) throws(HTTPParseError) {
+        // The usual values, whole.
+        if equalsIgnoringCase(bytes, value, "keep-alive") { return connectionKeepAlive = true }
+        if equalsIgnoringCase(bytes, value, "close") { return connectionClose = true }
         var failure = false
         forEachListElement(bytes, value) { start, end in
             guard end > start else { return true }
