@@ -101,7 +101,9 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// Ends the request (with `trailers` when chunked). Dispatcher thread.
     public func sendEnd(trailers: HTTPHeaders? = nil) {
         trapUnless(requestOutstanding && !requestComplete, "HTTP1ClientCodec.sendEnd with no request body in progress")
-        connection.write(through: output) { HTTP1Encoder.writeEnd(framing: requestFraming, trailers: trailers, into: $0) }
+        if requestFraming == .chunked {  // only chunked framing writes anything at the end
+            connection.write(through: output) { HTTP1Encoder.writeEnd(framing: requestFraming, trailers: trailers, into: $0) }
+        }
         requestComplete = true
     }
 

@@ -167,7 +167,9 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
             // Fewer bytes than declared: the peer cannot tell where the response ends.
             closeAfterResponse = true
         }
-        connection.write(through: output) { HTTP1Encoder.writeEnd(framing: responseFraming, trailers: trailers, into: $0) }
+        if responseFraming == .chunked {  // only chunked framing writes anything at the end
+            connection.write(through: output) { HTTP1Encoder.writeEnd(framing: responseFraming, trailers: trailers, into: $0) }
+        }
         completeResponse()
     }
 

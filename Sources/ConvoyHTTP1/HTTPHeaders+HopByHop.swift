@@ -34,6 +34,7 @@ extension HTTPHeaders {
 
     private enum HopByHopKind { case connection, other }
 
+    @inline(__always)
     private func hopByHopKind(_ field: HeaderField) -> HopByHopKind? {
         let name = UnsafePointer(storage.bytes) + Int(field.nameStart)
         switch field.nameLength {
