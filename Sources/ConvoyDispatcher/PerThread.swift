@@ -17,10 +17,21 @@ package final class PerThread<Value: AnyObject>: @unchecked Sendable {
     private let slot: Int
     private let make: @Sendable () -> Value
 
-    /// A per-thread slot filled by `make`. At most `CONVOY_THREAD_SLOTS` (8) may exist in a
-    /// process; they are meant to be `static let`s. Any thread.
-    package init(_ make: @escaping @Sendable () -> Value) {
-        slot = perThreadSlotCounter.add(1, ordering: .relaxed).oldValue
+    /// Slots below this are fixed ones (``init(slot:_:)``), read with ``perThreadValue(inSlot:)``.
+    package static var fixedSlots: Int { 2 }
+
+    /// A per-thread slot filled by `make`: fixed slot `slot` (below ``fixedSlots``, one instance
+    /// each), or the next free one. At most `CONVOY_THREAD_SLOTS` (8) may exist in a process;
+    /// they are meant to be `static let`s. Any thread.
+    package init(slot fixed: Int? = nil, _ make: @escaping @Sendable () -> Value) {
+        if let fixed {
+            precondition(fixed >= 0 && fixed < Self.fixedSlots, "PerThread: fixed slot \(fixed) out of range")
+            let bit = 1 << fixed
+            precondition(perThreadFixedSlotsTaken.bitwiseOr(bit, ordering: .relaxed).oldValue & bit == 0, "PerThread: fixed slot \(fixed) taken twice")
+            slot = fixed
+        } else {
+            slot = Self.fixedSlots + perThreadSlotCounter.add(1, ordering: .relaxed).oldValue
+        }
         precondition(slot < Int(CONVOY_THREAD_SLOTS), "PerThread: more than \(CONVOY_THREAD_SLOTS) per-thread slots")
         var key = pthread_key_t()
         let result = pthread_key_create(&key) { value in
@@ -54,5 +65,14 @@ package final class PerThread<Value: AnyObject>: @unchecked Sendable {
     }
 }
 
+/// The calling thread's value in fixed ``PerThread`` slot `slot` (unretained), if it was made.
+/// No instance is needed, so a caller's fast path does not touch the lazily made `static let`
+/// holding the ``PerThread``; a plain function, so it costs no generic metadata. Any thread.
+package func perThreadValue(inSlot slot: Int) -> UnsafeMutableRawPointer? {
+    convoy_thread_slots()![slot]
+}
+
 /// Slots handed out to ``PerThread`` instances, process-wide.
 private let perThreadSlotCounter = Atomic<Int>(0)
+/// Fixed slots taken, a bit each.
+private let perThreadFixedSlotsTaken = Atomic<Int>(0)

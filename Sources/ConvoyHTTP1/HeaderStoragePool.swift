@@ -38,8 +38,12 @@ final class HeaderStoragePool {
     /// thread exits; not retained for the call (the thread holds it).
     @inline(__always)
     static func withCurrent<Result>(_ body: (HeaderStoragePool) -> Result) -> Result {
-        perThread.unretainedCurrent._withUnsafeGuaranteedRef(body)
+        if let existing = perThreadValue(inSlot: slot) {
+            return Unmanaged<HeaderStoragePool>.fromOpaque(existing)._withUnsafeGuaranteedRef(body)
+        }
+        return perThread.unretainedCurrent._withUnsafeGuaranteedRef(body)
     }
 
-    private static let perThread = PerThread { HeaderStoragePool() }
+    private static let slot = 1  // a fixed PerThread slot: see PerThread.fixedSlots
+    private static let perThread = PerThread(slot: slot) { HeaderStoragePool() }
 }

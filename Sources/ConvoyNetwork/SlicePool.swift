@@ -35,8 +35,12 @@ final class SlicePool {
     /// thread exits; not retained for the call (the thread holds it).
     @inline(__always)
     static func withCurrent<Result>(_ body: (SlicePool) -> Result) -> Result {
-        perThread.unretainedCurrent._withUnsafeGuaranteedRef(body)
+        if let existing = perThreadValue(inSlot: slot) {
+            return Unmanaged<SlicePool>.fromOpaque(existing)._withUnsafeGuaranteedRef(body)
+        }
+        return perThread.unretainedCurrent._withUnsafeGuaranteedRef(body)
     }
 
-    private static let perThread = PerThread { SlicePool() }
+    private static let slot = 0  // a fixed PerThread slot: see PerThread.fixedSlots
+    private static let perThread = PerThread(slot: slot) { SlicePool() }
 }
