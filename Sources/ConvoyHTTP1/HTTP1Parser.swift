@@ -460,7 +460,7 @@ public struct HTTP1Parser {
         head.expectsContinue = semantics.expectsContinue && version.minor >= 1
         head.isUpgrade = method == .connect || (semantics.connectionUpgrade && semantics.hasUpgrade)
         startBody(head.framing, tunnelAfter: head.isUpgrade)
-        return .requestHead(head)
+        return .requestHead(consume head)
     }
 
     private mutating func finishResponseHead() throws(HTTPParseError) -> HTTP1ParserEvent {
@@ -496,12 +496,12 @@ public struct HTTP1Parser {
         if status == 101 || (requestMethod == .connect && status >= 200 && status < 300) {
             head.isUpgrade = true
             state = .tunnel
-            return .responseHead(head)
+            return .responseHead(consume head)
         }
         if head.isInformational {
             // The final response follows; the stored head stays with this event.
             state = .head
-            return .responseHead(head)
+            return .responseHead(consume head)
         }
         if requestMethod == .head || bodiless || status == 304 {
             head.framing = .none
@@ -522,7 +522,7 @@ public struct HTTP1Parser {
             throw HTTPParseError(.bodyTooLarge)
         }
         startBody(head.framing, tunnelAfter: false)
-        return .responseHead(head)
+        return .responseHead(consume head)
     }
 
     @inline(__always)

@@ -122,26 +122,33 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
             connection.write(output)
             return
         }
-        var head = head
         let switching = head.status == 101 || (requestMethod == .connect && head.status >= 200 && head.status < 300)
         if draining || (requestIsUpgrade && !switching) || head.headers.hasConnectionOption("close") { closeAfterResponse = true }
         // A response that starts before the request has ended closes the connection (the rest of
         // the request would otherwise have to be read and thrown away).
         if !requestComplete && !switching { closeAfterResponse = true }
-        if closeAfterResponse {
-            if requestVersion.minor >= 1, !switching { head.headers.set(name: "Connection", value: "close") }
-        } else if requestVersion.minor == 0 {
-            head.headers.set(name: "Connection", value: "keep-alive")
-        }
-        connection.write(through: output) { buffer in
-            responseFraming = HTTP1Encoder.writeResponseHead(
-                head, endStream: endStream, requestMethod: requestMethod, peerVersion: requestVersion, into: buffer)
+        let connectionField: String? = closeAfterResponse
+            ? (requestVersion.minor >= 1 && !switching ? "close" : nil)
+            : (requestVersion.minor == 0 ? "keep-alive" : nil)
+        if let connectionField {
+            var edited = head
+            edited.headers.set(name: "Connection", value: connectionField)
+            writeResponseHead(edited, endStream: endStream)
+            edited.headers.recycle()  // the copy made by the edit
+        } else {
+            writeResponseHead(head, endStream: endStream)
         }
         if responseFraming == .untilClose { closeAfterResponse = true }
         if case .contentLength(let length) = responseFraming { responseBodyRemaining = length }
         responseStarted = true
-        head.headers.recycle()  // the copy made by the edits above, if any
         if endStream { completeResponse() }
+    }
+
+    private func writeResponseHead(_ head: HTTPResponseHead, endStream: Bool) {
+        connection.write(through: output) { buffer in
+            responseFraming = HTTP1Encoder.writeResponseHead(
+                head, endStream: endStream, requestMethod: requestMethod, peerVersion: requestVersion, into: buffer)
+        }
     }
 
     /// Sends response body bytes (moved out of `data`). Dispatcher thread.
