@@ -16,12 +16,12 @@ public struct RouteRequest {
     public let pathLength: Int
 
     /// A view of `head` for routing. The owning thread.
-    public init(head: HTTPRequestHead, scheme: String = "http", listenerPort: UInt16 = 0, sourceAddress: SocketAddress? = nil) {
+    public init(head: consuming HTTPRequestHead, scheme: String = "http", listenerPort: UInt16 = 0, sourceAddress: SocketAddress? = nil) {
         self.head = head
         self.scheme = scheme
         self.listenerPort = listenerPort
         self.sourceAddress = sourceAddress
-        pathLength = head.withTargetBytes { target in
+        pathLength = self.head.withTargetBytes { target in
             target.firstIndex(of: UInt8(ascii: "?")) ?? target.count
         }
     }
