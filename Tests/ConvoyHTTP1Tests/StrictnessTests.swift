@@ -110,6 +110,10 @@ struct StrictnessTests {
         let hundred = (0..<99).map { "X-\($0): v\r\n" }.joined()
         #expect(parseError("GET / HTTP/1.1\r\nHost: a\r\n\(hundred)\r\n") == nil)
         #expect(parseError("GET / HTTP/1.1\r\nHost: a\r\n\(hundred)X-Last: v\r\n\r\n") == .tooManyHeaders)
+        // Refused before the head ends: a head that never ends cannot keep the parser counting
+        // lines (small ones stay under the byte limit).
+        let many = (0..<150).map { "X-\($0): v\r\n" }.joined()
+        #expect(parseError("GET / HTTP/1.1\r\nHost: a\r\n\(many)") == .tooManyHeaders)
     }
 
     @Test func targetLengthLimit() {
