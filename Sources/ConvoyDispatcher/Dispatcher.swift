@@ -254,12 +254,21 @@ public final class Dispatcher: @unchecked Sendable {
         return result
     }
 
-    /// Runs `work` once the events of the current loop iteration have been handled, before the
-    /// loop waits again (outside the loop: first thing in the next iteration). Each call queues
-    /// one run; work queued while the queue runs runs in the same round. Dispatcher thread.
+    /// Runs `work` as soon as the current callback is over: right after the callback of a ready
+    /// descriptor returns (before the next descriptor is handled), or, for work queued by timers,
+    /// posted tasks and scheduled callbacks, once the loop iteration's events have run and before
+    /// the loop waits again (outside the loop: first thing in the next iteration). Each call
+    /// queues one run; work queued while the queue runs runs in the same round. Dispatcher thread.
     package func runAtIterationEnd(_ work: any IterationEndWork) {
         assert(isThreadSafe, "Dispatcher '\(name)': runAtIterationEnd(_:) called off its thread")
         iterationEndQueue.append(work)
+    }
+
+    /// Runs what is queued for the iteration's end now: after each ready descriptor's callback,
+    /// so what one event wrote leaves before the next event is handled, as nginx's writes do.
+    @inline(__always)
+    func runQueuedIterationEndWork() {
+        if !iterationEndQueue.isEmpty { runIterationEndWork() }
     }
 
     private func runIterationEndWork() {

@@ -151,7 +151,10 @@ extension FileEvent: Sendable {}
 
 private func fileEventTrampoline(_: Int32, _ what: Int16, _ context: UnsafeMutableRawPointer?) {
     let fileEvent = Unmanaged<FileEvent>.fromOpaque(context!).takeUnretainedValue()
+    // The event may be gone after its callback; its dispatcher is not (it is running this loop).
+    let dispatcher = Unmanaged.passUnretained(fileEvent.dispatcher)
     fileEvent.onKernelReadiness(what)
+    dispatcher._withUnsafeGuaranteedRef { $0.runQueuedIterationEndWork() }
 }
 
 private func fileEventActivationTrampoline(_: Int32, _: Int16, _ context: UnsafeMutableRawPointer?) {

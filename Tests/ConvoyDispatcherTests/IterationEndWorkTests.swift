@@ -1,4 +1,5 @@
 @testable import ConvoyDispatcher
+import ConvoyTestSupport
 import Testing
 
 @Suite("Dispatcher.runAtIterationEnd")
@@ -38,6 +39,26 @@ struct IterationEndWorkTests {
         b.scheduleCurrentIteration()
         dispatcher.run(.nonBlock)
         #expect(log.entries == ["callback a", "callback b", "work 1", "work 2", "chained"])
+    }
+
+    @Test func workQueuedByAReadyDescriptorsCallbackRunsBeforeTheNextDescriptorIsHandled() throws {
+        let dispatcher = try Dispatcher(name: "iteration-end-per-event")
+        let log = Log()
+        let pairs = [try SocketPair(), try SocketPair()]
+        var events: [FileEvent] = []
+        for (index, pair) in pairs.enumerated() {
+            let work = Work("work \(index)", log)
+            events.append(try FileEvent(dispatcher: dispatcher, fileDescriptor: pair.first, trigger: .edge, events: .read) { _ in
+                log.entries.append("callback")
+                dispatcher.runAtIterationEnd(work)
+            })
+            SocketPair.write([1], to: pair.second)
+        }
+        dispatcher.run(.nonBlock)  // both descriptors are ready in this one iteration
+        let first = log.entries.first { $0.hasPrefix("work") } ?? "none"
+        let second = first == "work 0" ? "work 1" : "work 0"
+        #expect(log.entries == ["callback", first, "callback", second], "like nginx's writes: each event's work goes before the next event")
+        withExtendedLifetime(events) {}
     }
 
     @Test func workQueuedOutsideTheLoopRunsInItsNextIterationEvenWithNothingReady() throws {
