@@ -58,7 +58,7 @@ struct IterationEndWorkTests {
         let first = log.entries.first { $0.hasPrefix("work") } ?? "none"
         let second = first == "work 0" ? "work 1" : "work 0"
         #expect(log.entries == ["callback", first, "callback", second], "like nginx's writes: each event's work goes before the next event")
-        withExtendedLifetime(events) {}
+        withExtendedLifetime((events, pairs)) {}
     }
 
     @Test func workQueuedOutsideTheLoopRunsInItsNextIterationEvenWithNothingReady() throws {
