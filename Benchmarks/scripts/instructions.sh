@@ -4,19 +4,9 @@
 # and tear-down. valgrind 3.19 cannot read Swift 6.3's debug info, so a stripped copy is profiled.
 #
 #     bash Benchmarks/scripts/instructions.sh [N]      (default N = 20000)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 N=${1:-20000}
-swift build -c release --product DispatcherOps >/dev/null 2>&1 || swift build -c release --product DispatcherOps
-binary=$(mktemp /tmp/DispatcherOps.XXXXXX)
-trap 'rm -f "$binary"' EXIT
-strip --strip-debug -o "$binary" .build/release/DispatcherOps
-
-instructions() {  # workload impl count -> total instructions
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$binary" "$1" "$2" "$3" 2>&1 >/dev/null |
-    sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
-}
+# shellcheck source=callgrind-frame.sh
+source "$(dirname "$0")/callgrind-frame.sh" DispatcherOps
 
 printf '| operation | Swift instr/op | C instr/op | Swift / C |\n|---|---:|---:|---:|\n'
 for workload in post timer activate pingpong deferred echo64 echo16k; do

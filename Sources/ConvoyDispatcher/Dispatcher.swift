@@ -218,7 +218,7 @@ public final class Dispatcher: @unchecked Sendable {
         case .block:
             repeat {
                 // Work queued outside the loop runs first: it may be all there is to do.
-                if !iterationEndQueue.isEmpty { runIterationEndWork() }
+                runQueuedIterationEndWork()
                 guard hasWorkBesidesWakeups else {
                     // Nothing registered but the wake-up pipe's event: one last iteration that
                     // does not wait (as libevent's own loop makes when it finds nothing), done.
@@ -247,10 +247,10 @@ public final class Dispatcher: @unchecked Sendable {
     private func runIteration(flags: Int32) -> Int32 {
         cachedTimeIsFresh = false
         statistics.iterations &+= 1
-        if !iterationEndQueue.isEmpty { runIterationEndWork() }  // queued outside the loop: before it waits
+        runQueuedIterationEndWork()  // queued outside the loop: before it waits
         let result = event_base_loop(base, flags)
         trapUnless(result >= 0, "Dispatcher '\(name)': event_base_loop failed")
-        if !iterationEndQueue.isEmpty { runIterationEndWork() }
+        runQueuedIterationEndWork()
         return result
     }
 
@@ -264,8 +264,9 @@ public final class Dispatcher: @unchecked Sendable {
         iterationEndQueue.append(work)
     }
 
-    /// Runs what is queued for the iteration's end now: after each ready descriptor's callback,
-    /// so what one event wrote leaves before the next event is handled, as nginx's writes do.
+    /// Runs what ``runAtIterationEnd(_:)`` queued, now: after each ready descriptor's callback
+    /// (so what one event wrote leaves before the next event is handled, as nginx's writes do)
+    /// and around each `event_base_loop`. Dispatcher thread.
     @inline(__always)
     func runQueuedIterationEndWork() {
         if !iterationEndQueue.isEmpty { runIterationEndWork() }

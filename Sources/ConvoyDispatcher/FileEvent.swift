@@ -159,5 +159,7 @@ private func fileEventTrampoline(_: Int32, _ what: Int16, _ context: UnsafeMutab
 
 private func fileEventActivationTrampoline(_: Int32, _: Int16, _ context: UnsafeMutableRawPointer?) {
     let fileEvent = Unmanaged<FileEvent>.fromOpaque(context!).takeUnretainedValue()
+    let dispatcher = Unmanaged.passUnretained(fileEvent.dispatcher)  // as above
     fileEvent.onInjectedReadiness()
+    dispatcher._withUnsafeGuaranteedRef { $0.runQueuedIterationEndWork() }
 }

@@ -67,7 +67,8 @@ public class Connection: DeferredDeletable, IterationEndWork {
     @exclusivity(unchecked) final var fd: Int32
     @exclusivity(unchecked) final var fileEvent: FileEvent?
     @exclusivity(unchecked) final var isConnecting = false
-    /// Written bytes wait for the end of the iteration (``runAtIterationEnd()``).
+    /// Written bytes wait in the dispatcher's queue (``runAtIterationEnd()``) until the current
+    /// callback is over.
     @exclusivity(unchecked) private final var writeQueued = false
     @exclusivity(unchecked) private final var readDisableCount = 0
     @exclusivity(unchecked) private final var isHalfCloseEnabled = false
@@ -363,7 +364,7 @@ public class Connection: DeferredDeletable, IterationEndWork {
         }
     }
 
-    /// The iteration's writes go out together. Dispatcher thread.
+    /// What the current callback (or iteration) wrote goes out in one `writev`. Dispatcher thread.
     package final func runAtIterationEnd() {
         writeQueued = false
         guard state != .closed, !isConnecting else { return }

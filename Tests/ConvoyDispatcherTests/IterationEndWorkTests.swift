@@ -44,21 +44,39 @@ struct IterationEndWorkTests {
     @Test func workQueuedByAReadyDescriptorsCallbackRunsBeforeTheNextDescriptorIsHandled() throws {
         let dispatcher = try Dispatcher(name: "iteration-end-per-event")
         let log = Log()
-        let pairs = [try SocketPair(), try SocketPair()]
-        var events: [FileEvent] = []
-        for (index, pair) in pairs.enumerated() {
-            let work = Work("work \(index)", log)
-            events.append(try FileEvent(dispatcher: dispatcher, fileDescriptor: pair.first, trigger: .edge, events: .read) { _ in
-                log.entries.append("callback")
-                dispatcher.runAtIterationEnd(work)
-            })
-            SocketPair.write([1], to: pair.second)
-        }
+        let (events, pairs) = try twoEventsQueuingWork(dispatcher, log, interest: .read)
+        for pair in pairs { SocketPair.write([1], to: pair.second) }
         dispatcher.run(.nonBlock)  // both descriptors are ready in this one iteration
         let first = log.entries.first { $0.hasPrefix("work") } ?? "none"
         let second = first == "work 0" ? "work 1" : "work 0"
         #expect(log.entries == ["callback", first, "callback", second], "like nginx's writes: each event's work goes before the next event")
         withExtendedLifetime((events, pairs)) {}
+    }
+
+    @Test func injectedReadinessIsHandledLikeKernelReadiness() throws {
+        let dispatcher = try Dispatcher(name: "iteration-end-injected")
+        let log = Log()
+        let (events, pairs) = try twoEventsQueuingWork(dispatcher, log, interest: [])
+        for event in events { event.activate(.read) }  // delivered in the next iteration
+        dispatcher.run(.nonBlock)
+        dispatcher.run(.nonBlock)
+        #expect(log.entries.count == 4)
+        #expect(log.entries.enumerated().allSatisfy { $0.offset % 2 == 0 ? $0.element == "callback" : $0.element.hasPrefix("work") },
+                "each activated event's work goes before the next event: \(log.entries)")
+        withExtendedLifetime((events, pairs)) {}
+    }
+
+    /// Two socket pairs, each with a file event whose callback logs and queues its own work.
+    private func twoEventsQueuingWork(_ dispatcher: Dispatcher, _ log: Log, interest: FileReadyType) throws -> ([FileEvent], [SocketPair]) {
+        let pairs = [try SocketPair(), try SocketPair()]
+        let events = try pairs.enumerated().map { index, pair in
+            let work = Work("work \(index)", log)
+            return try FileEvent(dispatcher: dispatcher, fileDescriptor: pair.first, trigger: .edge, events: interest) { _ in
+                log.entries.append("callback")
+                dispatcher.runAtIterationEnd(work)
+            }
+        }
+        return (events, pairs)
     }
 
     @Test func workQueuedOutsideTheLoopRunsInItsNextIterationEvenWithNothingReady() throws {
