@@ -9,6 +9,7 @@
 #     bash Benchmarks/scripts/proxy-instructions.sh [N] [C]     (default N = 20000, C = 8)
 #     KEEP_PROFILE=1 ...   keeps convoy's profiles as /tmp/convoy.COUNT.callgrind (see
 #                      profile-diff.py for the per-request difference by function)
+#     PROXIES=convoy ...   profiles only the proxies named (default: nginx haproxy convoy)
 #     CALLGRIND_ARGS=--dump-instr=yes ...   extra callgrind options (per-instruction costs for
 #                      annotate-asm.py)
 set -euo pipefail
@@ -75,10 +76,10 @@ instructions() {  # proxy count -> total instructions executed by the proxy
 wait_for_port "$backend_port"
 printf '| proxy | instructions per request | ÷ nginx |\n|---|---:|---:|\n'
 declare -A per
-for proxy in nginx haproxy convoy; do
+for proxy in ${PROXIES:-nginx haproxy convoy}; do
   one=$(instructions "$proxy" "$N")
   two=$(instructions "$proxy" $((2 * N)))
   per[$proxy]=$(( (two - one) / N ))
-  ratio=$(awk -v a="${per[$proxy]}" -v b="${per[nginx]}" 'BEGIN { printf "%.2f", a / b }')
-  printf '| %s | %s | %s× |\n' "$proxy" "${per[$proxy]}" "$ratio"
+  ratio=$(awk -v a="${per[$proxy]}" -v b="${per[nginx]:-0}" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else printf "–" }')
+  printf '| %s | %s | %s |\n' "$proxy" "${per[$proxy]}" "$ratio"
 done

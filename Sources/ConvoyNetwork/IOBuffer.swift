@@ -8,7 +8,8 @@ import Darwin
 ///
 /// - Storage is 16 KiB blocks from a per-thread pool, so a buffer at steady state allocates nothing.
 /// - ``read(from:maxBytes:)`` fills the tail slice and up to 8 reserved slices with one `readv`;
-///   ``write(to:)`` sends up to 16 slices with one `writev` and drains what was written.
+///   ``write(to:)`` sends up to 16 slices with one `writev` and drains what was written. With a
+///   single slice the calls are `recv` and `send`, which the kernel serves with less work.
 /// - ``move(from:)`` transfers whole slices between buffers without copying (small slices are
 ///   copied into the destination's free tail instead, so chains of tiny slices do not build up).
 /// - Parsers peek in place (``forEachSlice(_:)``, ``byte(at:)``, ``firstIndex(of:from:)``,

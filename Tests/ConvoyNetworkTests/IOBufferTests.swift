@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ConvoyNetwork
 import ConvoyTestSupport
 import Testing
@@ -144,4 +149,54 @@ struct IOBufferTests {
         sockets.closeFirst()
         #expect(incoming.read(from: sockets.second, maxBytes: 100) == .endOfStream)
     }
+
+    @Test("reads and writes of one slice and of many work on a pipe too (recv and send fall back)")
+    func pipeReadAndWrite() throws {
+        var fds: [Int32] = [-1, -1]
+        try #require(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        let small = pattern(100, seed: 3)
+        #expect(IOBuffer(small).write(to: fds[1]) == .transferred(100))
+        let incoming = IOBuffer()
+        #expect(incoming.read(from: fds[0], maxBytes: 1 << 20) == .transferred(100))
+        #expect(incoming.bytes == small)
+        incoming.drain(incoming.count)
+
+        let large = pattern(40_000, seed: 5)  // three slices: one writev
+        #expect(IOBuffer(large).write(to: fds[1]) == .transferred(40_000))
+        var received: [UInt8] = []
+        while case .transferred = incoming.read(from: fds[0], maxBytes: 1 << 20) {
+            received += incoming.bytes
+            incoming.drain(incoming.count)
+        }
+        #expect(received == large)
+    }
+
+    @Test("writing to a peer that has gone away is EPIPE, never SIGPIPE, for one slice and for many")
+    func writeToClosedPeerIsEPIPE() throws {
+        var pipeSignal = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        var previousMask = sigset_t()
+        // Blocked on this thread, a SIGPIPE raised by the write would stay pending where we can see it.
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previousMask)
+        defer {
+            // A SIGPIPE left pending (the test failed) is taken here, not delivered on unblocking.
+            var noWait = timespec()
+            while sigtimedwait(&pipeSignal, nil, &noWait) == SIGPIPE {}
+            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
+        }
+        for size in [10, 40_000] {
+            let sockets = try SocketPair()
+            sockets.closeSecond()
+            let result = IOBuffer(pattern(size)).write(to: sockets.first)
+            #expect(result == .failed(NetworkError(operation: "writev", errno: EPIPE)), "size \(size)")
+            var pending = sigset_t()
+            sigpending(&pending)
+            #expect(sigismember(&pending, SIGPIPE) == 0, "size \(size): the write raised SIGPIPE")
+            withExtendedLifetime(sockets) {}
+        }
+    }
 }
+
