@@ -29,7 +29,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-strip --strip-debug -o "$tmp/convoy" .build/release/convoy
+strip --strip-debug -o "$tmp/convoy" "${CONVOY_BINARY:-.build/release/convoy}"
 
 backend_port=18180 proxy_port=18183
 render() {

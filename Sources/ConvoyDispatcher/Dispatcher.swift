@@ -74,8 +74,8 @@ public final class Dispatcher: @unchecked Sendable {
     @exclusivity(unchecked) private var spareIterationEndBatch = DrainableVector<any IterationEndWork>()
     @exclusivity(unchecked) private var isClearingDeletes = false
     @exclusivity(unchecked) private var isRunning = false
-    @exclusivity(unchecked) private var cachedTime: MonotonicInstant
-    @exclusivity(unchecked) private var cachedTimeIsFresh = true
+    @usableFromInline @exclusivity(unchecked) var cachedTime: MonotonicInstant
+    @usableFromInline @exclusivity(unchecked) var cachedTimeIsFresh = true
     @exclusivity(unchecked) private var statistics = DispatcherStats()
 
     /// Creates a dispatcher with its own libevent base. Any thread; the dispatcher then belongs to
@@ -284,13 +284,20 @@ public final class Dispatcher: @unchecked Sendable {
 
     /// A monotonic time read at most once per loop iteration (on first use after the wait), so
     /// hot paths can ask for "now" for free. Dispatcher thread.
+    ///
+    /// Inlined into callers: the common case is two loads, without a call that would also have
+    /// the caller retain and release the dispatcher around it.
+    @inlinable
     public var approximateMonotonicTime: MonotonicInstant {
         assert(isThreadSafe, "Dispatcher '\(name)': approximateMonotonicTime read off its thread")
-        if !cachedTimeIsFresh {
-            cachedTime = timeSource.now()
-            cachedTimeIsFresh = true
-        }
+        if !cachedTimeIsFresh { refreshCachedTime() }
         return cachedTime
+    }
+
+    @usableFromInline
+    func refreshCachedTime() {
+        cachedTime = timeSource.now()
+        cachedTimeIsFresh = true
     }
 
     /// Re-reads the clock into ``approximateMonotonicTime`` now. Dispatcher thread.

@@ -25,6 +25,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     // parks, and aborts every session before its loop ends. A `let` of a live object is used
     // without a retain; through unowned(unsafe) Swift retained the worker around each use.
     private let worker: ProxyWorker
+    /// The worker's dispatcher, held here too: read through `worker`, each use cost a retain and
+    /// a release of the dispatcher.
+    private let dispatcher: Dispatcher
     private let connection: Connection
     private let slot: ListenerSlot
     /// The clusters of the configuration the current stream started with (a reload does not move
@@ -119,6 +122,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         liveSessions = worker.liveSessions
         liveSessions.value += 1
         self.worker = worker
+        dispatcher = worker.dispatcher
         self.connection = connection
         self.slot = slot
         var address = connection.remoteAddress?.description ?? ""
@@ -145,14 +149,14 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     /// Bytes arrived: a request's head is now being read; its timeout counts from the first byte.
     func onData(_ data: IOBuffer, endStream: Bool) -> FilterStatus {
-        if betweenStreams, firstByteAt == nil { firstByteAt = worker.dispatcher.approximateMonotonicTime }
+        if betweenStreams, firstByteAt == nil { firstByteAt = dispatcher.approximateMonotonicTime }
         return .continue
     }
 
     private func enterBetweenStreams() {
         betweenStreams = true
         parkRefused = false
-        idleSince = worker.dispatcher.approximateMonotonicTime
+        idleSince = dispatcher.approximateMonotonicTime
         firstByteAt = connection.readBuffer.isEmpty ? nil : idleSince
     }
 
@@ -163,7 +167,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         var deadline = UInt64.max
         if timeouts.connectionIdle > 0 { deadline = idleSince.nanoseconds &+ timeouts.connectionIdle }
         if timeouts.requestHeaders > 0 {
-            let start = firstByteAt ?? worker.dispatcher.approximateMonotonicTime
+            let start = firstByteAt ?? dispatcher.approximateMonotonicTime
             deadline = min(deadline, start.nanoseconds &+ timeouts.requestHeaders)
         }
         if mayPark { deadline = min(deadline, idleSince.nanoseconds &+ ProxyWorker.parkAfterNanoseconds) }
@@ -189,7 +193,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func arm(until deadline: MonotonicInstant?) {
         guard let deadline else { return streamTimer?.disable() ?? () }
         if streamTimer == nil {
-            streamTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.streamTimerFired() }
+            streamTimer = try? DeadlineTimer(dispatcher: dispatcher) { [unowned self] in self.streamTimerFired() }
         }
         streamTimer?.enable(at: deadline)
     }
@@ -198,7 +202,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         guard betweenStreams else { return streamIdleCheck() }
         guard !streamActive, connection.state == .open else { return }
         let bootstrap = worker.configuration.bootstrap
-        let now = worker.dispatcher.approximateMonotonicTime
+        let now = dispatcher.approximateMonotonicTime
         if let first = firstByteAt, let headers = bootstrap.requestHeadersTimeout, now - first >= headers {
             return headersTimedOut()
         }
@@ -266,7 +270,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         requestMethod = head.method
         requestHasBody = head.framing != .none
         worker.count { $0.requests += 1 }
-        streamStart = worker.dispatcher.approximateMonotonicTime
+        streamStart = dispatcher.approximateMonotonicTime
         if let accessLog = worker.accessLog { startLogEntry(head, format: accessLog.format) }
         touch()
         betweenStreams = false
@@ -317,7 +321,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
                         }
                     }
                     if faultTimer == nil {
-                        faultTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.faultDelayEnded() }
+                        faultTimer = try? DeadlineTimer(dispatcher: dispatcher) { [unowned self] in self.faultDelayEnded() }
                     }
                     faultTimer?.enable(after: delay)
                     return
@@ -375,7 +379,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         }
         if let timeout = route.timeout {  // covers every try
             if routeTimer == nil {
-                routeTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.routeTimedOut() }
+                routeTimer = try? DeadlineTimer(dispatcher: dispatcher) { [unowned self] in self.routeTimedOut() }
             }
             routeTimer?.enable(after: timeout)
         }
@@ -408,7 +412,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         cluster.stats.requests += 1
         if let perTryTimeout = retryPolicy?.perTryTimeout {
             if perTryTimer == nil {
-                perTryTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in self.perTryTimedOut() }
+                perTryTimer = try? DeadlineTimer(dispatcher: dispatcher) { [unowned self] in self.perTryTimedOut() }
             }
             perTryTimer?.enable(after: perTryTimeout)
         }
@@ -529,7 +533,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         let endStream = !requestHasBody
         upstream.codec.sendRequestHead(head, endStream: endStream)
         head.headers.recycle()  // the edited copy, unless the retry template still holds it
-        attemptSent = worker.dispatcher.approximateMonotonicTime
+        attemptSent = dispatcher.approximateMonotonicTime
         if attempt > 0, let replayBody, !replayBody.isEmpty {
             let copy = IOBuffer()
             copy.append(copyOf: replayBody)
@@ -572,7 +576,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         if head.isInformational { return }  // 100 Continue was answered to the client already
         reportOutcome(.status(head.status))
         if let cluster { cluster.stats.responsesByClass[Self.statusClass(head.status)] += 1 }
-        let sent = attemptSent, now = worker.dispatcher.approximateMonotonicTime
+        let sent = attemptSent, now = dispatcher.approximateMonotonicTime
         worker.count { $0.upstreamResponseTime.record(from: sent, to: now) }
         if logEntry != nil {
             let serviceTime = now - sent
@@ -756,7 +760,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         worker.count { $0.upstreamRetries += 1 }
         retrySlot?.stats.retries += 1
         if retryTimer == nil {
-            retryTimer = try? DeadlineTimer(dispatcher: worker.dispatcher) { [unowned self] in
+            retryTimer = try? DeadlineTimer(dispatcher: dispatcher) { [unowned self] in
                 guard self.awaitingRetry else { return }
                 self.awaitingRetry = false
                 self.startAttempt()
@@ -777,12 +781,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     }
 
     private func touch() {
-        lastActivity = worker.dispatcher.approximateMonotonicTime
+        lastActivity = dispatcher.approximateMonotonicTime
     }
 
     private func streamIdleCheck() {
         guard streamActive, let timeout = worker.configuration.bootstrap.streamIdleTimeout else { return }
-        let idle = worker.dispatcher.approximateMonotonicTime - lastActivity
+        let idle = dispatcher.approximateMonotonicTime - lastActivity
         if idle < timeout {
             streamTimer?.enable(after: timeout - idle)
             return
@@ -876,12 +880,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func endStream() {
         if responseCounted {
             responseCounted = false
-            let start = streamStart, now = worker.dispatcher.approximateMonotonicTime
+            let start = streamStart, now = dispatcher.approximateMonotonicTime
             worker.count { $0.requestDuration.record(from: start, to: now) }
         }
         if let entry = logEntry {
             logEntry = nil
-            let elapsed = worker.dispatcher.approximateMonotonicTime - streamStart
+            let elapsed = dispatcher.approximateMonotonicTime - streamStart
             entry.durationMilliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
             worker.log(entry)
         }
