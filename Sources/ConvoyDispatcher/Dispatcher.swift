@@ -294,6 +294,7 @@ public final class Dispatcher: @unchecked Sendable {
         return cachedTime
     }
 
+    /// Reads the clock into the cache. Dispatcher thread.
     @usableFromInline
     func refreshCachedTime() {
         cachedTime = timeSource.now()
@@ -303,8 +304,7 @@ public final class Dispatcher: @unchecked Sendable {
     /// Re-reads the clock into ``approximateMonotonicTime`` now. Dispatcher thread.
     public func updateApproximateMonotonicTime() {
         trapUnless(isThreadSafe, "Dispatcher '\(name)': updateApproximateMonotonicTime() called off its thread")
-        cachedTime = timeSource.now()
-        cachedTimeIsFresh = true
+        refreshCachedTime()
     }
 
     /// Loop counters: iterations, posted tasks run, deferred deletions. Dispatcher thread, or any

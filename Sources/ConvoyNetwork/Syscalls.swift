@@ -133,13 +133,16 @@ enum Syscalls {
     /// the process, whatever the process's signal set-up; descriptors that are not sockets fall
     /// back to `writev`. (`send` skips the message header and iovec import `sendmsg` costs.)
     static func writev(_ fd: Int32, _ vectors: UnsafeMutablePointer<iovec>, count: Int32) -> IOResult {
-        var message = msghdr()
-        message.msg_iov = vectors
-        message.msg_iovlen = Int(count)
         while true {
-            let result = count == 1
-                ? send(fd, vectors.pointee.iov_base, vectors.pointee.iov_len, Int32(MSG_NOSIGNAL))
-                : sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+            let result: Int
+            if count == 1 {
+                result = send(fd, vectors.pointee.iov_base, vectors.pointee.iov_len, Int32(MSG_NOSIGNAL))
+            } else {
+                var message = msghdr()
+                message.msg_iov = vectors
+                message.msg_iovlen = Int(count)
+                result = sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+            }
             if result >= 0 { return .transferred(result) }
             switch errno {
             case EINTR: continue
