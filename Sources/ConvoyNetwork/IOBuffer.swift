@@ -336,7 +336,10 @@ public final class IOBuffer {
 
     /// A copy of every byte (for tests, logs and small payloads). The owning thread.
     public var bytes: [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: count) { storage, initialized in
+        // `unsafeUninitializedCapacity: 0` would write its count into the runtime's shared empty
+        // array, a write ThreadSanitizer sees as a race between any two threads doing it.
+        guard count > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: count) { storage, initialized in
             initialized = copyBytes(into: UnsafeMutableRawBufferPointer(storage))
         }
     }

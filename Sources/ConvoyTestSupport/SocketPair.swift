@@ -35,14 +35,24 @@ public final class SocketPair {
         closeSecond()
     }
 
-    /// Closes the first end now (a no-op if already closed). The owning thread.
+    /// Closes the first end now (a no-op if already closed): the other end sees the hang-up at
+    /// once. The owning thread.
     public func closeFirst() {
-        if first >= 0 { close(first); first = -1 }
+        if first >= 0 { Self.hangUpAndClose(first); first = -1 }
     }
 
-    /// Closes the second end now (a no-op if already closed). The owning thread.
+    /// Closes the second end now (a no-op if already closed): the other end sees the hang-up at
+    /// once. The owning thread.
     public func closeSecond() {
-        if second >= 0 { close(second); second = -1 }
+        if second >= 0 { Self.hangUpAndClose(second); second = -1 }
+    }
+
+    /// `shutdown` before `close`: a child process being spawned meanwhile (an exit test, a
+    /// process test) holds a copy of every descriptor between its fork and its exec, close-on-exec
+    /// or not, and while it does, `close` alone is no hang-up. `shutdown` acts on the socket itself.
+    private static func hangUpAndClose(_ fd: Int32) {
+        _ = shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
     }
 
     /// Writes all of `bytes` to `fd`; returns how many were accepted before `EAGAIN`. Any thread.

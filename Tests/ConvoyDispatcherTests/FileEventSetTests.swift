@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ConvoyDispatcher
 import ConvoyTestSupport
 import Testing
@@ -30,5 +35,24 @@ struct FileEventSetTests {
         dispatcher.run(.nonBlock)
         #expect(fired.count == 3 && fired.last == talking.first)
         #expect(set.count == 1)
+    }
+}
+
+/// The event-layer tests close one end of a `SocketPair` and expect the other end to see the
+/// hang-up in the very next iteration, while other tests spawn child processes that briefly hold
+/// copies of every descriptor. A second descriptor for the end stands in for such a copy.
+@Suite("SocketPair fixture")
+struct SocketPairFixtureTests {
+    @Test("closing an end is a hang-up at once even while another descriptor refers to it")
+    func closeHangsUpDespiteACopy() throws {
+        let pair = try SocketPair()
+        let copy = dup(pair.second)
+        try #require(copy >= 0)
+        defer { close(copy) }
+        pair.closeSecond()
+        var ready = pollfd(fd: pair.first, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&ready, 1, 0) == 1)
+        var byte: UInt8 = 0
+        #expect(read(pair.first, &byte, 1) == 0, "end of stream, not EAGAIN")
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ConvoyDispatcher
 import ConvoyNetwork
 import ConvoyTestSupport
 import Testing
@@ -28,6 +29,23 @@ struct IOBufferTests {
         #expect(buffer.numberOfSlices == 0)
         buffer.append("héllo")
         #expect(buffer.string == "héllo")
+    }
+
+    /// An empty array made with `unsafeUninitializedCapacity: 0` writes its count into the
+    /// runtime's shared empty-array storage, which ThreadSanitizer reports as a race between any
+    /// two threads doing it. Under `--sanitize=thread` this test fails if `bytes` does that.
+    @Test("bytes and string of an empty buffer, read on several threads at once, touch no shared storage")
+    func emptyBytesOnManyThreads() throws {
+        let threads = try (0..<4).map { index in
+            try PosixThread(name: "empty-bytes-\(index)") {
+                for _ in 0..<1_000 {
+                    let buffer = IOBuffer()
+                    precondition(buffer.bytes.isEmpty && buffer.string.isEmpty)
+                }
+            }
+        }
+        for thread in threads { thread.join() }
+        #expect(IOBuffer().bytes == [])
     }
 
     @Test("move(from:) hands whole slices over without copying them")
