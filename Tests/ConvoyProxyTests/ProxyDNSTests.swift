@@ -64,6 +64,10 @@ struct ProxyDNSTests {
             dns.table.withLock { $0["orders.internal"] = [v2.address.port!] }
             server.refreshDNS()
             #expect(eventually { (try? BlockingHTTPClient(address).request("GET", "/b").text) == "v2 GET /b\n" })
+            // The address that left DNS: its pool drains (idle connections close now, not at the
+            // idle timeout) and is forgotten, so changing addresses never pile up pools.
+            #expect(eventually { v1.connectionsClosed == v1.connectionsAccepted }, "v1's pooled connection closed")
+            #expect(eventually { server.workerStats().allSatisfy { $0.upstreamPools <= 1 } })
 
             dns.table.withLock { $0["orders.internal"] = [v1.address.port!, v2.address.port!] }
             server.refreshDNS()
@@ -75,6 +79,7 @@ struct ProxyDNSTests {
             dns.table.withLock { $0["orders.internal"] = [] }
             server.refreshDNS()
             #expect(eventually { (try? BlockingHTTPClient(address).request("GET", "/d").status) == 503 })
+            #expect(eventually { server.workerStats().allSatisfy { $0.upstreamPools == 0 } }, "no address, no pool")
         }
     }
 

@@ -20,6 +20,8 @@ public final class ProxyWorker {
     @exclusivity(unchecked) var random = FastRandom()
     @exclusivity(unchecked) private(set) var clusters: [WorkerCluster]
     @exclusivity(unchecked) private var pools: [PoolKey: UpstreamPool] = [:]
+    /// Pools no current cluster uses, until their last connection closes.
+    @exclusivity(unchecked) private var drainingPools: [ObjectIdentifier: UpstreamPool] = [:]
     /// The configured listeners, in configuration order.
     @exclusivity(unchecked) private var slots: [ListenerSlot] = []
     @exclusivity(unchecked) private var sessions: [ObjectIdentifier: DownstreamSession] = [:]
@@ -134,16 +136,14 @@ public final class ProxyWorker {
         timeoutNanoseconds = DownstreamTimeouts(configuration.bootstrap)
         clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
         healthChecker?.update(clusters: clusters)
+        drainUnusedPools()
         return slots.map { $0.listener!.localAddress }
     }
-
-    /// Connections to upstreams opened and requests they carried, over all pools. Worker thread.
-    public var upstreamConnectionsOpened: Int { pools.values.reduce(0) { $0 + $1.connectionsOpened } }
 
     /// The counters with the pools' and clusters' parts filled in. Worker thread.
     public var currentStats: ProxyWorkerStats {
         var result = stats
-        result.upstreamConnectionsOpened = upstreamConnectionsOpened
+        result.upstreamPools = pools.count + drainingPools.count
         result.downstreamConnectionsActive = sessions.count + (park?.count ?? 0)
         result.downstreamConnectionsParked = park?.count ?? 0
         result.downstreamSessionObjects = liveSessions.value
@@ -173,6 +173,7 @@ public final class ProxyWorker {
         for session in sessions.values { session.abort() }
         park?.closeAll()
         for pool in pools.values { pool.closeAll() }
+        for pool in drainingPools.values { pool.closeAll() }
         dispatcher.run(.nonBlock)
         flushAccessLog()
     }
@@ -183,6 +184,7 @@ public final class ProxyWorker {
         guard let cluster = clusters.first(where: { $0.config.name == name }) else { return }
         cluster.update(hosts: hosts)
         healthChecker?.update(clusters: clusters)
+        drainUnusedPools()
     }
 
     /// Runs the configuration's active health checks on this worker; `report` gets every health
@@ -214,13 +216,42 @@ public final class ProxyWorker {
 
     /// The pool for `address` with `cluster`'s connection-pool settings (and the current buffer
     /// limit). Clusters agreeing on both share it; a reload that changes the settings gets a new
-    /// pool, and the old one's idle connections close at their idle timeout.
+    /// pool, and the old one drains (``drainUnusedPools()``).
     func pool(for address: SocketAddress, cluster: ClusterConfig) -> UpstreamPool {
         let key = PoolKey(address: address, settings: cluster.connectionPool, bufferLimit: configuration.bootstrap.connectionBufferLimit)
         if let pool = pools[key] { return pool }
-        let pool = UpstreamPool(dispatcher: dispatcher, address: address, settings: key.settings, bufferLimit: key.bufferLimit)
+        let pool = UpstreamPool(worker: self, address: address, settings: key.settings, bufferLimit: key.bufferLimit)
         pools[key] = pool
         return pool
+    }
+
+    /// Drains every pool that no host of the current clusters uses (its endpoint left the
+    /// configuration or DNS, or its settings changed), as Envoy drains the pools of removed hosts:
+    /// without this, a DNS name whose addresses keep changing would add pools without end.
+    private func drainUnusedPools() {
+        let bufferLimit = configuration.bootstrap.connectionBufferLimit
+        var used = Set<PoolKey>()
+        for cluster in clusters {
+            for host in cluster.hosts {
+                used.insert(PoolKey(address: host.address, settings: cluster.config.connectionPool, bufferLimit: bufferLimit))
+            }
+        }
+        for (key, pool) in pools where !used.contains(key) {
+            pools[key] = nil
+            drainingPools[ObjectIdentifier(pool)] = pool
+            pool.drain()
+        }
+    }
+
+    /// A draining pool holds no connection any more: forget it. (A stream on an old
+    /// configuration may still use it; it drains again after that.)
+    func poolDrained(_ pool: UpstreamPool) {
+        drainingPools[ObjectIdentifier(pool)] = nil
+    }
+
+    /// An upstream connection was opened, by any pool. Worker thread.
+    func countUpstreamConnectionOpened() {
+        stats.upstreamConnectionsOpened += 1
     }
 
     /// What makes two upstream pools interchangeable.

@@ -46,8 +46,12 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     public var upstreamEjectionsEnded = 0
     /// Hosts ejected now (filled in on read). Any thread.
     public var upstreamHostsEjected = 0
-    /// Upstream connections opened (filled in by ``ProxyServer/workerStats()``). Any thread.
+    /// Upstream connections opened. Any thread.
     public var upstreamConnectionsOpened = 0
+    /// Upstream connection pools held: one per endpoint and pool settings in use, and those
+    /// draining after a reload or DNS change until their last connection closes (filled in on
+    /// read). Any thread.
+    public var upstreamPools = 0
     /// Downstream connections open now (filled in on read). Any thread.
     public var downstreamConnectionsActive = 0
     /// Of those, idle ones parked as bare sockets (filled in on read). Any thread.

@@ -13,8 +13,14 @@ protocol UpstreamPoolWaiter: AnyObject {
 /// connection, or waits for a new one (bounded by `maxConnections` and `maxPendingRequests`).
 /// Released connections that are still reusable go back idle until the idle timeout; a waiter
 /// gets a released connection in the next loop iteration, so an upstream close racing the
-/// response is seen first. Confined to the worker's thread.
+/// response is seen first.
+///
+/// A pool no current cluster uses any more (a reload changed its settings, DNS or the
+/// configuration dropped its endpoint) is drained: its idle connections close at once, busy
+/// ones after their exchange, and the worker forgets it once it holds no connection. Confined to
+/// the worker's thread.
 final class UpstreamPool {
+    unowned let worker: ProxyWorker
     let dispatcher: Dispatcher
     let address: SocketAddress
     let settings: ConnectionPoolSettings
@@ -26,20 +32,36 @@ final class UpstreamPool {
     @exclusivity(unchecked) private var busy: [UpstreamConnection] = []
     @exclusivity(unchecked) private var waiters: [any UpstreamPoolWaiter] = []
     @exclusivity(unchecked) private var handoff: ScheduledCallback?
+    /// Set by ``drain()``: no connection goes (back) to idle.
+    @exclusivity(unchecked) private(set) var isDraining = false
 
-    /// Connections opened over the pool's life (tests count reuse with this).
-    @exclusivity(unchecked) private(set) var connectionsOpened = 0
     /// Requests given a connection.
     @exclusivity(unchecked) private(set) var requestsServed = 0
 
-    init(dispatcher: Dispatcher, address: SocketAddress, settings: ConnectionPoolSettings, bufferLimit: Int) {
-        self.dispatcher = dispatcher
+    init(worker: ProxyWorker, address: SocketAddress, settings: ConnectionPoolSettings, bufferLimit: Int) {
+        self.worker = worker
+        self.dispatcher = worker.dispatcher
         self.address = address
         self.settings = settings
         self.bufferLimit = bufferLimit
     }
 
     var openConnections: Int { idle.count + connecting.count + busy.count }
+
+    /// Stops keeping connections: closes the idle ones now, and every other one when its
+    /// exchange ends. Requests already waiting, or still asking (streams on an old configuration),
+    /// are served on connections that close after them. The worker is told (``ProxyWorker/poolDrained(_:)``)
+    /// whenever the pool holds no connection and no waiter.
+    func drain() {
+        isDraining = true
+        let idleNow = idle
+        for connection in idleNow { connection.connection.close(.noFlush) }
+        reportIfDrained()
+    }
+
+    private func reportIfDrained() {
+        if isDraining, openConnections == 0, waiters.isEmpty { worker.poolDrained(self) }
+    }
 
     /// Gives `waiter` a connection now (returned), or queues it (nil) to be called back.
     func acquire(_ waiter: any UpstreamPoolWaiter) -> UpstreamConnection? {
@@ -63,13 +85,14 @@ final class UpstreamPool {
     /// Withdraws a queued waiter (its downstream went away).
     func cancel(_ waiter: any UpstreamPoolWaiter) {
         waiters.removeAll { $0 === waiter }
+        reportIfDrained()
     }
 
     /// Returns a connection after its exchange: back to idle if it can carry another request.
     func release(_ connection: UpstreamConnection) {
         guard removeBusy(connection) else { return }
         let exhausted = settings.maxRequestsPerConnection.map { connection.requestsCarried >= $0 } ?? false
-        guard connection.codec.isReusable, !exhausted else {
+        guard connection.codec.isReusable, !exhausted, !isDraining else {
             connection.connection.close(.noFlush)
             serveWaitersWithNewConnections()
             return
@@ -104,7 +127,7 @@ final class UpstreamPool {
         do {
             let connection = try UpstreamConnection(pool: self)
             connecting.append(connection)
-            connectionsOpened += 1
+            worker.countUpstreamConnectionOpened()
             connection.connect()
         } catch {
             let waiter = waiters.removeFirst()
@@ -141,6 +164,7 @@ final class UpstreamPool {
     func connectionConnected(_ connection: UpstreamConnection) {
         connecting.removeAll { $0 === connection }
         guard !waiters.isEmpty else {
+            if isDraining { return connection.connection.close(.noFlush) }
             connection.becameIdle(timeout: settings.idleTimeout)
             idle.append(connection)
             return
@@ -155,6 +179,7 @@ final class UpstreamPool {
         connecting.removeAll { $0 === connection }
         idle.removeAll { $0 === connection }
         _ = removeBusy(connection)
+        defer { reportIfDrained() }
         guard wasConnecting else {
             serveWaitersWithNewConnections()
             return
