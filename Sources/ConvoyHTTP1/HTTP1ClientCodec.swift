@@ -33,6 +33,9 @@ extension HTTP1ClientCodecDelegate {
 /// - Bytes from the upstream with no request outstanding, a malformed response, or a close
 ///   before the response ends reset the stream and close the connection.
 /// - ``isReusable`` tells a connection pool whether the connection can carry the next request.
+/// - **Tunnels.** After a 101 (or a 2xx to CONNECT) the connection carries raw bytes both ways:
+///   ``sendBody(_:)`` writes them unframed, the upstream's arrive as body, and the upstream's
+///   close ends the response. A tunnelled connection is never reusable.
 ///
 /// Keeps its delegate and its connection alive; an open connection keeps the codec alive (as its
 /// read filter) and lets go of it when it closes, and the codec then lets go of its delegate, so
@@ -74,8 +77,12 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// True when a request may be sent now: nothing outstanding, the connection open, the last
     /// exchange completed cleanly and kept the connection alive. Dispatcher thread.
     public var isReusable: Bool {
-        !requestOutstanding && !failed && responseKeepAlive && connection.state == .open
+        !requestOutstanding && !failed && responseKeepAlive && connection.state == .open && !parser.isTunnel
     }
+
+    /// True once the response switched the connection to a raw tunnel (101, or 2xx to CONNECT).
+    /// Dispatcher thread.
+    public var isTunnel: Bool { parser.isTunnel }
 
     /// True while a request is waiting for its response. Dispatcher thread.
     public var hasOutstandingRequest: Bool { requestOutstanding }
@@ -92,14 +99,23 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
         if endStream { requestComplete = true }
     }
 
-    /// Sends request body bytes (moved out of `data`). Dispatcher thread.
+    /// Sends request body bytes (moved out of `data`); in a tunnel, raw bytes. Dispatcher thread.
     public func sendBody(_ data: IOBuffer) {
+        if parser.isTunnel {
+            connection.write(data)
+            return
+        }
         trapUnless(requestOutstanding && !requestComplete, "HTTP1ClientCodec.sendBody with no request body in progress")
         connection.write(through: output) { HTTP1Encoder.writeBody(data, framing: requestFraming, into: $0) }
     }
 
-    /// Ends the request (with `trailers` when chunked). Dispatcher thread.
+    /// Ends the request (with `trailers` when chunked). In a tunnel: the client is done, so the
+    /// connection closes once what was written has gone out. Dispatcher thread.
     public func sendEnd(trailers: HTTPHeaders? = nil) {
+        if parser.isTunnel {
+            connection.close(.flushWrite)
+            return
+        }
         trapUnless(requestOutstanding && !requestComplete, "HTTP1ClientCodec.sendEnd with no request body in progress")
         if requestFraming == .chunked {  // only chunked framing writes anything at the end
             connection.write(through: output) { HTTP1Encoder.writeEnd(framing: requestFraming, trailers: trailers, into: $0) }

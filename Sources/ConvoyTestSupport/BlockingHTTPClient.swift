@@ -79,7 +79,8 @@ public final class BlockingHTTPClient {
     }
 
     /// Reads one complete response (interim 1xx responses are skipped). With `keepBody` false only
-    /// the body's length is kept (for very large bodies). The calling thread.
+    /// the body's length is kept (for very large bodies). A 101 returns with its head: what
+    /// follows is the tunnel's (``readRaw(_:)``). The calling thread.
     public func readResponse(method: HTTPMethod = .get, keepBody: Bool = true) throws -> TestResponse {
         parser.requestMethod = method
         var response: TestResponse?
@@ -95,6 +96,7 @@ public final class BlockingHTTPClient {
             case .responseHead(let head):
                 if head.isInformational { continue }
                 response = TestResponse(status: head.status, headers: Array(head.headers), body: [], bodyLength: 0)
+                if head.status == 101 { return response! }
             case .body:
                 response?.bodyLength += body.count
                 if keepBody { body.forEachSlice { response?.body += $0; return true } }
@@ -114,6 +116,19 @@ public final class BlockingHTTPClient {
                 try fill()
             }
         }
+    }
+
+    /// Reads exactly `count` raw bytes (after a 101: the tunnel), bytes already buffered first.
+    /// The calling thread.
+    /// - Throws: ``Failure/closed`` when the server closes first.
+    public func readRaw(_ count: Int) throws -> [UInt8] {
+        while input.count < count {
+            if peerClosed { throw Failure.closed }
+            try fill()
+        }
+        let bytes = Array(input.bytes.prefix(count))
+        input.drain(count)
+        return bytes
     }
 
     /// True when the server has closed its side (reads return end of stream). The calling thread.

@@ -116,6 +116,27 @@ struct ClientCodecTests {
         #expect(!codec.isReusable)
     }
 
+    @Test func afterA101RawBytesFlowBothWaysAndTheConnectionIsNeverReused() {
+        var switched = false
+        upstream.answer = { connection, received in
+            if !switched, received.hasSuffix("\r\n\r\n") {
+                switched = true
+                connection.write(IOBuffer("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nhello"))
+            } else if received.hasSuffix("ping\u{0}") {
+                connection.write(IOBuffer("pong\u{0}"))
+            }
+        }
+        codec.sendRequestHead(HTTPRequestHead(method: .get, target: "/chat", headers: ["Host": "up", "Connection": "Upgrade", "Upgrade": "echo"]), endStream: true)
+        #expect(run { recorder.body == "hello" })
+        #expect(recorder.heads.map(\.status) == [101] && codec.isTunnel && !codec.isReusable)
+        codec.sendBody(IOBuffer("ping\u{0}"))  // unframed: no chunk sizes around it
+        #expect(run { recorder.body == "hellopong\u{0}" })
+        #expect(upstream.received.hasSuffix("\r\n\r\nping\u{0}"))
+        codec.sendEnd()  // the client is done: the connection closes once its bytes are out
+        #expect(run { codec.connection.state == .closed })
+        #expect(recorder.resets.isEmpty)
+    }
+
     @Test func earlyResponseBeforeTheRequestBodyEnds() {
         upstream.answer = { connection, _ in
             connection.write(IOBuffer("HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n"))

@@ -18,6 +18,12 @@ import Glibc
 /// high watermark. Timeouts: request headers, stream idle, route timeout; the codec handles the
 /// connection idle timeout.
 ///
+/// Upgrades (WebSocket, and any protocol but `h2c`, on a bodyless request): `Upgrade` and
+/// `Connection: upgrade` go upstream; a 101 goes back to the client and from then on bytes flow
+/// raw both ways until either side closes, under the stream idle timeout only (the route timeout
+/// ends at the 101, as Envoy's never starts before the request ends). Any other answer is an
+/// ordinary response after which the connection closes. No retries or mirrors for upgrades.
+///
 /// Confined to the worker's thread. The codec keeps the session alive while the connection is
 /// open; the worker forgets it when the connection closes.
 final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodecDelegate, HTTP1ClientCodecDelegate, UpstreamPoolWaiter {
@@ -60,6 +66,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var downstreamPausedForUpstream = false
     @exclusivity(unchecked) private var upstreamPausedForDownstream = false
     @exclusivity(unchecked) private var lastActivity = MonotonicInstant(nanoseconds: 0)
+    /// The stream asks to switch to this protocol (the request's `Upgrade`), forwarded upstream.
+    @exclusivity(unchecked) private var upgradeProtocol: String?
+    /// The upstream answered 101: bytes flow raw both ways until either side closes.
+    @exclusivity(unchecked) private var tunnelOpen = false
 
     @exclusivity(unchecked) private var routeTimer: DeadlineTimer?
 
@@ -269,6 +279,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         responseStarted = false
         requestMethod = head.method
         requestHasBody = head.framing != .none
+        if head.isUpgrade { upgradeProtocol = Self.tunnelledUpgrade(head) }
         worker.count { $0.requests += 1 }
         streamStart = dispatcher.approximateMonotonicTime
         if let accessLog = worker.accessLog { startLogEntry(head, format: accessLog.format) }
@@ -332,6 +343,14 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         }
     }
 
+    /// The protocol a request may switch to through the proxy: its `Upgrade` value, unless that
+    /// is `h2c` (dropped with the other hop-by-hop fields, as Envoy does), the request is CONNECT,
+    /// or it has a body.
+    private static func tunnelledUpgrade(_ head: HTTPRequestHead) -> String? {
+        guard head.method != .connect, head.framing == .none, let upgrade = head.headers["upgrade"] else { return nil }
+        return upgrade.lowercased() == "h2c" ? nil : upgrade
+    }
+
     /// How long a mirror copy may take when the route has no timeout.
     static let mirrorTimeout = Duration.seconds(30)
 
@@ -355,7 +374,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func forward(_ head: inout HTTPRequestHead, request: consuming RouteRequest, route: Route, selection: RouteSelection, destination: WeightedDestination) {
         let rewrittenTarget = route.rewrite?.rewrittenTarget(request, matchedPrefixLength: selection.matchedPrefixLength)
         requestHash = streamClusters[destination.clusterIndex].requestHash(request)
-        let mirrorRequest = route.mirrors.isEmpty ? nil : request
+        let mirrorRequest = route.mirrors.isEmpty || upgradeProtocol != nil ? nil : request
         _ = consume request
         if let rewrittenTarget { head.target = rewrittenTarget }
         prepareUpstreamHeaders(&head.headers, route: route, destination: destination)
@@ -365,7 +384,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             logEntry?.upstreamCluster = destination.clusterName
             if let id = head.headers["x-request-id"] { logEntry?.requestHeaders["x-request-id"] = id }
         }
-        retryPolicy = route.retryPolicy
+        retryPolicy = upgradeProtocol == nil ? route.retryPolicy : nil
         attempt = 0
         if retryPolicy != nil {
             requestTemplate = head
@@ -429,6 +448,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func prepareUpstreamHeaders(_ headers: inout HTTPHeaders, route: Route, destination: WeightedDestination) {
         headers.removeHopByHopFields()
         headers.remove("expect")  // 100-continue was answered here
+        if let upgradeProtocol {
+            headers.add(name: "Connection", value: "upgrade")
+            headers.add(name: "Upgrade", value: upgradeProtocol)
+        }
         if let forwarded = headers["x-forwarded-for"] {
             headers.set(name: "x-forwarded-for", value: forwarded + ", " + clientAddress)
         } else {
@@ -457,10 +480,11 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             copy.append(copyOf: body)
             mirror.send(copy)
         }
-        if let upstream {
+        if let upstream, upgradeProtocol == nil || tunnelOpen {
             keepForReplay(body)
             upstream.codec.sendBody(body)
-        } else if waitingForPool || awaitingRetry || faultDelaying {
+        } else if waitingForPool || awaitingRetry || faultDelaying || upstream != nil {
+            // Not sendable yet: no connection, or (an upgrade) no 101 yet.
             let pending = pendingBody ?? IOBuffer()
             pendingBody = pending
             pending.move(from: body)
@@ -490,6 +514,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         if let upstream, requestHasBody {
             upstream.codec.sendEnd(trailers: pendingTrailers)
             pendingTrailers = nil
+        } else if let upstream, tunnelOpen {
+            upstream.codec.sendEnd()  // the client closed the tunnel: the upstream side follows
         }
     }
 
@@ -539,6 +565,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             copy.append(copyOf: replayBody)
             upstream.codec.sendBody(copy)
         }
+        guard upgradeProtocol == nil else { return }  // bytes before the 101 wait for it
         if let pendingBody {
             self.pendingBody = nil
             if !pendingBody.isEmpty {
@@ -585,6 +612,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
                 if let value = head.headers[name] { logEntry?.responseHeaders[name] = value }
             }
         }
+        if head.status == 101 { return openTunnel(&head, upstreamCodec: codec) }
         if let retryPolicy, retryPolicy.retries(.status(head.status)), mayRetry(.status(head.status), wroteRequestBytes: true) {
             // Not forwarded: this try's connection goes (its body is not read) and another one starts.
             releaseUpstream(reusable: false)
@@ -603,6 +631,36 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             countResponse(head.status)
             self.codec.sendResponseHead(head, endStream: false)
         }
+    }
+
+    /// The upstream switched protocols: the 101 goes to the client with the upgrade fields, and
+    /// bytes the client sent meanwhile go upstream.
+    private func openTunnel(_ head: inout HTTPResponseHead, upstreamCodec: HTTP1ClientCodec) {
+        guard let upgradeProtocol, upstreamCodec.isTunnel else {
+            releaseUpstream(reusable: false)
+            return fail(.protocolError("101 Switching Protocols to a request that asked for no upgrade"))
+        }
+        let upgrade = head.headers["upgrade"] ?? upgradeProtocol
+        head.headers.removeHopByHopFields()
+        head.headers.add(name: "Connection", value: "Upgrade")
+        head.headers.add(name: "Upgrade", value: upgrade)
+        if let route, !route.responseHeaders.isEmpty { route.responseHeaders.apply(to: &head.headers) }
+        if let destination, !destination.responseHeaders.isEmpty { destination.responseHeaders.apply(to: &head.headers) }
+        tunnelOpen = true
+        responseStarted = true
+        routeTimer?.disable()
+        perTryTimer?.disable()
+        countResponse(101)
+        self.codec.sendResponseHead(head, endStream: false)
+        if let pendingBody, let upstream {
+            self.pendingBody = nil
+            if !pendingBody.isEmpty { upstream.codec.sendBody(pendingBody) }
+        }
+        if downstreamPausedForUpstream {
+            downstreamPausedForUpstream = false
+            connection.readDisable(false)
+        }
+        if requestComplete { upstream?.codec.sendEnd() }  // the client already closed its side
     }
 
     func clientCodec(_ codec: HTTP1ClientCodec, didReceiveBody body: IOBuffer) {
@@ -863,6 +921,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             upstreamPausedForDownstream = false
             upstream.connection.readDisable(false)
         }
+        if tunnelOpen {
+            // Bytes may still be on their way: they go out before the close, and the pool counts
+            // the connection busy until then (its close event takes it out).
+            upstream.connection.close(.flushWrite)
+            return
+        }
         if !reusable || !requestComplete {
             upstream.connection.close(.noFlush)
         }
@@ -919,6 +983,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         deferredReply = nil
         pendingTrailers = nil
         pool = nil
+        upgradeProtocol = nil
+        tunnelOpen = false
         if downstreamPausedForUpstream {
             downstreamPausedForUpstream = false
             connection.readDisable(false)

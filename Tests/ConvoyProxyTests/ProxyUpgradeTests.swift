@@ -1,0 +1,197 @@
+import ConvoyDispatcher
+import ConvoyNetwork
+import ConvoyProxy
+import ConvoyTestSupport
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A raw upstream for upgrade tests, on its own thread: accepts one connection, records the
+/// request head, sends `answer`; after a 101 it echoes every byte (the bytes that came with the
+/// head first) until the proxy closes, or, with `closeAfterAnswer`, closes at once. It notes
+/// whether the proxy closed the connection.
+private final class UpgradeUpstream {
+    /// What the upstream thread saw.
+    final class Observed: Sendable {
+        let head = Mutex<String>("")
+        let closedByProxy = Atomic<Bool>(false)
+    }
+
+    let address: SocketAddress
+    let observed = Observed()
+    private let listener: LoopbackSocket
+    private let thread: PosixThread
+
+    init(answer: String, echo: Bool = true, closeAfterAnswer: Bool = false) throws {
+        let listener = LoopbackSocket(listening: true)
+        self.listener = listener
+        address = listener.address
+        let fd = listener.fd
+        let observed = observed
+        thread = try PosixThread(name: "upgrade-upstream") {
+            let connection = accept(fd, nil, nil)
+            guard connection >= 0 else { return }
+            defer { close(connection) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var received: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let terminator: [UInt8] = Array("\r\n\r\n".utf8)
+            var headEnd: Int?
+            while headEnd == nil {
+                let count = recv(connection, &chunk, chunk.count, 0)
+                guard count > 0 else { return }
+                received += chunk[0..<count]
+                headEnd = (0...max(0, received.count - 4)).first { received[$0..<min($0 + 4, received.count)].elementsEqual(terminator) }
+            }
+            observed.head.withLock { $0 = String(decoding: received[..<(headEnd! + 4)], as: UTF8.self) }
+            let reply = Array(answer.utf8)
+            _ = send(connection, reply, reply.count, Int32(MSG_NOSIGNAL))
+            if closeAfterAnswer { return }
+            var pending = Array(received[(headEnd! + 4)...])
+            while true {
+                if echo, !pending.isEmpty { _ = send(connection, pending, pending.count, Int32(MSG_NOSIGNAL)) }
+                let count = recv(connection, &chunk, chunk.count, 0)
+                if count == 0 { observed.closedByProxy.store(true, ordering: .releasing) }
+                guard count > 0 else { return }
+                pending = Array(chunk[0..<count])
+            }
+        }
+    }
+
+    /// Waits for the connection to end. Any thread.
+    func join() {
+        thread.join()
+        withExtendedLifetime(listener) {}
+    }
+
+    /// The recorded head's field `name` (case-insensitive), or nil. Any thread.
+    func field(_ name: String) -> String? {
+        observed.head.withLock { $0 }.split(separator: "\r\n").dropFirst().first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
+            .map { String($0.drop { $0 != ":" }.dropFirst()).trimmingCharacters(in: .whitespaces) }
+    }
+}
+
+private let switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+private let upgradeRequest = "GET /chat HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"
+
+@Suite("Upgrades (WebSocket)")
+struct ProxyUpgradeTests {
+    private static func yaml(_ upstream: SocketAddress, _ other: SocketAddress, route: String = "", bootstrap: String = "") -> String {
+        ProxyFixture.yaml(v1: upstream, v2: other, http: "  - route: [{destination: {host: catalog.test, subset: v1}}]\n\(route)",
+                          extra: bootstrap.isEmpty ? "" : "---\napiVersion: convoy/v1alpha1\nkind: Bootstrap\nspec:\n\(bootstrap)")
+    }
+
+    @Test("a WebSocket upgrade is proxied: the upgrade fields go upstream, 101 comes back, bytes sent early and later flow both ways; the client's close closes the upstream connection")
+    func webSocketTunnel() throws {
+        let upstream = try UpgradeUpstream(answer: switching)
+        defer { upstream.join() }
+        let other = try TestBackend(.echo(name: "v2"))
+        defer { other.stop() }
+        try ProxyFixture.withProxy(Self.yaml(upstream.address, other.address)) { address, server in
+            let client = try BlockingHTTPClient(address)
+            try client.send(upgradeRequest + "early")  // bytes before the 101 wait for it
+            let response = try client.readResponse()
+            #expect(response.status == 101)
+            #expect(response.header("upgrade") == "websocket" && response.header("connection")?.lowercased() == "upgrade")
+            #expect(try client.readRaw(5) == Array("early".utf8))
+            let binary: [UInt8] = [0, 1, 2, 0x81, 0xFF, 13, 10, 13, 10]
+            try client.send(binary)
+            #expect(try client.readRaw(binary.count) == binary)
+
+            #expect(upstream.field("upgrade") == "websocket")
+            #expect(upstream.field("connection")?.lowercased() == "upgrade")
+            #expect(upstream.field("sec-websocket-version") == "13")
+            #expect(upstream.field("x-forwarded-for") == "127.0.0.1")
+            #expect(server.workerStats()[0].responsesByClass[0] == 1, "counted as a 1xx response")
+
+            client.closeNow()
+            #expect(eventually { upstream.observed.closedByProxy.load(ordering: .acquiring) }, "the upstream side closes too")
+            #expect(eventually { server.workerStats()[0].downstreamSessionObjects == 0 })
+            #expect(eventually { server.workerStats()[0].upstreamPools == 1 })
+        }
+    }
+
+    @Test("the upstream closing the tunnel closes the client's side after its last bytes")
+    func upstreamCloses() throws {
+        let upstream = try UpgradeUpstream(answer: switching + "bye", closeAfterAnswer: true)
+        defer { upstream.join() }
+        let other = try TestBackend(.echo(name: "v2"))
+        defer { other.stop() }
+        try ProxyFixture.withProxy(Self.yaml(upstream.address, other.address)) { address, server in
+            let client = try BlockingHTTPClient(address)
+            try client.send(upgradeRequest)
+            #expect(try client.readResponse().status == 101)
+            #expect(try client.readRaw(3) == Array("bye".utf8))
+            #expect(throws: BlockingHTTPClient.Failure.closed) { try client.readRaw(1) }
+            #expect(eventually { server.workerStats()[0].downstreamSessionObjects == 0 })
+        }
+    }
+
+    @Test("the route timeout ends at the 101; an idle tunnel is closed by the stream idle timeout")
+    func tunnelTimeouts() throws {
+        let upstream = try UpgradeUpstream(answer: switching)
+        defer { upstream.join() }
+        let other = try TestBackend(.echo(name: "v2"))
+        defer { other.stop() }
+        let clock = SimulatedTimeSource()
+        let config = Self.yaml(upstream.address, other.address, route: "    timeout: 1s", bootstrap: "  timeouts: {streamIdle: 20s}")
+        try ProxyFixture.withProxy(config, timeSource: clock) { address, server in
+            let client = try BlockingHTTPClient(address)
+            try client.send(upgradeRequest)
+            #expect(try client.readResponse().status == 101)
+            clock.advance(by: .seconds(5))
+            try client.send("still here")
+            #expect(try client.readRaw(10) == Array("still here".utf8), "past the route timeout, the tunnel carries on")
+            clock.advance(by: .seconds(21))
+            #expect(eventually { client.isClosedByServer() }, "idle past streamIdle: closed")
+            #expect(eventually { upstream.observed.closedByProxy.load(ordering: .acquiring) })
+        }
+    }
+
+    @Test("an upstream that refuses the upgrade answers as usual, and the connection closes after that answer")
+    func refused() throws {
+        let upstream = try UpgradeUpstream(answer: "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 4\r\n\r\nnope", echo: false)
+        defer { upstream.join() }
+        let other = try TestBackend(.echo(name: "v2"))
+        defer { other.stop() }
+        try ProxyFixture.withProxy(Self.yaml(upstream.address, other.address)) { address, _ in
+            let client = try BlockingHTTPClient(address)
+            try client.send(upgradeRequest)
+            let response = try client.readResponse()
+            #expect(response.status == 426 && response.text == "nope")
+            #expect(response.header("upgrade") == nil)
+            #expect(eventually { client.isClosedByServer() })
+            #expect(eventually { upstream.observed.closedByProxy.load(ordering: .acquiring) })
+        }
+    }
+
+    @Test("a 101 to a request that asked for no upgrade is 502")
+    func unaskedSwitch() throws {
+        let upstream = try UpgradeUpstream(answer: switching, echo: false)
+        defer { upstream.join() }
+        let other = try TestBackend(.echo(name: "v2"))
+        defer { other.stop() }
+        try ProxyFixture.withProxy(Self.yaml(upstream.address, other.address)) { address, _ in
+            let response = try BlockingHTTPClient(address).request("GET", "/plain")
+            #expect(response.status == 502)
+            #expect(response.text.hasPrefix("upstream protocol error"))
+        }
+    }
+
+    @Test("Upgrade: h2c is dropped, as Envoy does: the request goes upstream as plain HTTP/1.1")
+    func h2cDropped() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try ProxyFixture.withProxy(Self.yaml(v1.address, v2.address)) { address, _ in
+            let response = try BlockingHTTPClient(address).request(
+                "GET", "/h2c", headers: [("Connection", "Upgrade, HTTP2-Settings"), ("Upgrade", "h2c"), ("HTTP2-Settings", "AAMAAABkAAQCAAAAAAIAAAAA")])
+            #expect(response.status == 200 && response.text == "v1 GET /h2c\n")
+            let seen = try #require(v1.requests.first)
+            #expect(seen.header("upgrade") == nil && seen.header("http2-settings") == nil && seen.header("connection") == nil)
+        }
+    }
+}
