@@ -64,6 +64,9 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     @exclusivity(unchecked) private var responseKeepAlive = true
     @exclusivity(unchecked) private var failed = false
     @exclusivity(unchecked) private var dispatching = false
+    /// Set when a response head switched the connection to a tunnel. A flag of its own: reading
+    /// the parser's state from here copies the whole parser.
+    @exclusivity(unchecked) private var tunnel = false
 
     /// Installs a codec as `connection`'s read filter. Dispatcher thread.
     public init(connection: Connection, limits: HTTP1ParserLimits = .responses, delegate: (any HTTP1ClientCodecDelegate)? = nil) {
@@ -77,12 +80,12 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// True when a request may be sent now: nothing outstanding, the connection open, the last
     /// exchange completed cleanly and kept the connection alive. Dispatcher thread.
     public var isReusable: Bool {
-        !requestOutstanding && !failed && responseKeepAlive && connection.state == .open && !parser.isTunnel
+        !requestOutstanding && !failed && responseKeepAlive && connection.state == .open && !tunnel
     }
 
     /// True once the response switched the connection to a raw tunnel (101, or 2xx to CONNECT).
     /// Dispatcher thread.
-    public var isTunnel: Bool { parser.isTunnel }
+    public var isTunnel: Bool { tunnel }
 
     /// True while a request is waiting for its response. Dispatcher thread.
     public var hasOutstandingRequest: Bool { requestOutstanding }
@@ -101,7 +104,7 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
 
     /// Sends request body bytes (moved out of `data`); in a tunnel, raw bytes. Dispatcher thread.
     public func sendBody(_ data: IOBuffer) {
-        if parser.isTunnel {
+        if tunnel {
             connection.write(data)
             return
         }
@@ -112,7 +115,7 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// Ends the request (with `trailers` when chunked). In a tunnel: the client is done, so the
     /// connection closes once what was written has gone out. Dispatcher thread.
     public func sendEnd(trailers: HTTPHeaders? = nil) {
-        if parser.isTunnel {
+        if tunnel {
             connection.close(.flushWrite)
             return
         }
@@ -160,6 +163,7 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
                 return
             case .responseHead(var head):
                 if !head.isInformational { responseKeepAlive = responseKeepAlive && head.keepAlive }
+                if head.isUpgrade { tunnel = true }
                 parser.handOverHeadStorage()
                 delegate?.clientCodec(self, didReceiveHead: &head)
                 head.headers.recycle()  // back to the pool unless the delegate kept a copy

@@ -983,8 +983,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         deferredReply = nil
         pendingTrailers = nil
         pool = nil
-        upgradeProtocol = nil
-        tunnelOpen = false
+        if upgradeProtocol != nil {  // rare: no release of the field on every request
+            upgradeProtocol = nil
+            tunnelOpen = false
+        }
         if downstreamPausedForUpstream {
             downstreamPausedForUpstream = false
             connection.readDisable(false)
