@@ -123,7 +123,7 @@ enum Syscalls {
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return .wouldBlock
-            default: return .failed(NetworkError(operation: "readv", errno: errno))
+            default: return .failed(NetworkError(operation: "read", errno: errno))
             }
         }
     }
@@ -148,7 +148,7 @@ enum Syscalls {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return .wouldBlock
             case ENOTSOCK: return plainWritev(fd, vectors, count: count)
-            default: return .failed(NetworkError(operation: "writev", errno: errno))
+            default: return .failed(NetworkError(operation: "write", errno: errno))
             }
         }
     }
@@ -160,7 +160,7 @@ enum Syscalls {
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return .wouldBlock
-            default: return .failed(NetworkError(operation: "writev", errno: errno))
+            default: return .failed(NetworkError(operation: "write", errno: errno))
             }
         }
     }

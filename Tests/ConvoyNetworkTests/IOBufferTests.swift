@@ -209,7 +209,7 @@ struct IOBufferTests {
             let sockets = try SocketPair()
             sockets.closeSecond()
             let result = IOBuffer(pattern(size)).write(to: sockets.first)
-            #expect(result == .failed(NetworkError(operation: "writev", errno: EPIPE)), "size \(size)")
+            #expect(result == .failed(NetworkError(operation: "write", errno: EPIPE)), "size \(size)")
             var pending = sigset_t()
             sigpending(&pending)
             #expect(sigismember(&pending, SIGPIPE) == 0, "size \(size): the write raised SIGPIPE")
