@@ -24,12 +24,15 @@ public final class Route: Sendable {
     public let requestHeaders: HeaderMutation
     /// Response header changes for every destination. Any thread.
     public let responseHeaders: HeaderMutation
+    /// Cross-origin requests (nil: no CORS handling). Any thread.
+    public let cors: CorsPolicy?
 
     /// A route. Any thread.
     public init(
         name: String, matchers: [RequestMatcher] = [], action: RouteAction, rewrite: Rewrite? = nil,
         timeout: Duration? = nil, retryPolicy: RetryPolicy? = nil, fault: FaultInjection? = nil, mirrors: [MirrorPolicy] = [],
-        requestHeaders: HeaderMutation = HeaderMutation(), responseHeaders: HeaderMutation = HeaderMutation()
+        requestHeaders: HeaderMutation = HeaderMutation(), responseHeaders: HeaderMutation = HeaderMutation(),
+        cors: CorsPolicy? = nil
     ) {
         self.name = name
         self.matchers = matchers
@@ -41,6 +44,7 @@ public final class Route: Sendable {
         self.mirrors = mirrors
         self.requestHeaders = requestHeaders
         self.responseHeaders = responseHeaders
+        self.cors = cors
     }
 
     /// Whether the route takes `request`, and if so how many path bytes a prefix `uri` matcher

@@ -221,11 +221,45 @@ struct ConfigurationTests {
               http:
               - route: [{destination: {host: catalog.test}}]
                 retries: {attempts: 3, retryRemoteLocalities: true}
-                corsPolicy: {allowOrigins: [{exact: "https://a.test"}]}
+                corsPolicy: {allowOrigins: [{exact: "https://a.test"}], allowPrivateNetwork: true}
             """)
         #expect(warned.warnings.contains { $0.message.contains("sidecars ('mesh') only") })
         #expect(warned.warnings.contains { $0.message.contains("'retryRemoteLocalities' is accepted but has no effect") })
-        #expect(warned.warnings.contains { $0.message.contains("'corsPolicy' is accepted but has no effect") })
+        #expect(warned.warnings.contains { $0.message.contains("'allowPrivateNetwork' is accepted but has no effect") })
+    }
+
+    @Test("corsPolicy is read whole; a bad value is an error at its position, a policy that cannot apply a warning")
+    func corsPolicy() throws {
+        func rule(_ cors: String, action: String = "route: [{destination: {host: catalog.test}}]") -> String {
+            Self.canary.replacingOccurrences(of: "  http:\n", with: "  http:\n  - \(action)\n    corsPolicy: \(cors)\n")
+        }
+        let configuration = try ProxyConfiguration.parse(rule("""
+            {allowOrigins: [{exact: "https://a.test"}, {prefix: "https://dev."}, {regex: "https://[a-z]+\\\\.b\\\\.test"}], \
+            allowOrigin: ["https://old.test"], allowMethods: [GET, POST], allowHeaders: [x-token], exposeHeaders: [x-trace], \
+            maxAge: 24h, allowCredentials: true, unmatchedPreflights: IGNORE}
+            """))
+        let cors = try #require(configuration.listeners.first?.routes.virtualHosts.first?.routes.first?.cors)
+        #expect(cors.allows(origin: "https://a.test") && cors.allows(origin: "https://dev.x.test") && cors.allows(origin: "https://api.b.test"))
+        #expect(cors.allows(origin: "https://old.test") && !cors.allows(origin: "https://evil.test") && !cors.allows(origin: "https://1.b.test"))
+        #expect(cors.allowMethods == "GET, POST" && cors.allowHeaders == "x-token" && cors.exposeHeaders == "x-trace")
+        #expect(cors.maxAgeSeconds == 86_400 && cors.allowCredentials && !cors.forwardsUnmatchedPreflights)
+        #expect(configuration.warnings.contains { $0.message.contains("'allowOrigin' is deprecated") })
+
+        do {
+            _ = try ProxyConfiguration.parse(rule("{allowOrigins: [{regex: \"(\"}], unmatchedPreflights: DROP, maxAge: soon, allowMethod: [GET]}"), file: "cors.yaml")
+            Issue.record("expected errors")
+        } catch {
+            let messages = error.errors.map(\.message)
+            #expect(messages.contains { $0.contains("invalid regex '('") })
+            #expect(messages.contains { $0.contains("unknown value 'DROP': use FORWARD or IGNORE") })
+            #expect(messages.contains { $0.contains("maxAge") || $0.contains("duration") })
+            #expect(messages.contains { $0.contains("allowMethod") })
+            #expect(error.errors.allSatisfy { $0.file == "cors.yaml" && $0.line > 0 })
+        }
+        let skipped = try ProxyConfiguration.parse(rule("{allowOrigins: [{exact: \"*\"}]}", action: "directResponse: {status: 204}"))
+        #expect(skipped.warnings.contains { $0.message.contains("skips CORS") })
+        let noOrigins = try ProxyConfiguration.parse(rule("{allowMethods: [GET]}"))
+        #expect(noOrigins.warnings.contains { $0.message.contains("no origin is allowed") })
     }
 
     @Test("invalid YAML is reported at its position")

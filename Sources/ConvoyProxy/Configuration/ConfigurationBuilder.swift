@@ -165,7 +165,7 @@ struct ConfigurationBuilder {
                     MirrorPolicy(clusterIndex: $0, clusterName: clusters.clusters[$0].name, percentage: mirror.percentage)
                 }
             },
-            requestHeaders: route.requestHeaders, responseHeaders: route.responseHeaders)
+            requestHeaders: route.requestHeaders, responseHeaders: route.responseHeaders, cors: route.cors)
     }
 
     /// The domains a VirtualService gets on a gateway server: each VS host that one of the

@@ -27,6 +27,7 @@ struct VirtualServiceSpec {
         let mirrors: [(destination: Destination, percentage: Double)]
         let requestHeaders: HeaderMutation
         let responseHeaders: HeaderMutation
+        let cors: CorsPolicy?
         let node: ConfigNode
     }
 
@@ -37,8 +38,6 @@ struct VirtualServiceSpec {
     let http: [HTTPRoute]
     let node: ConfigNode
     let gatewaysNode: ConfigNode?
-
-    static let pendingFeature = "CORS is not supported yet"
 
     init?(_ document: ConfigDocument) {
         let spec = document.spec
@@ -62,10 +61,8 @@ struct VirtualServiceSpec {
     }
 
     private static func route(_ node: ConfigNode, index: Int, service: String) -> HTTPRoute? {
-        let pending = pendingFeature
         guard let fields = node.fields(
-            ["name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "retries", "fault", "mirror", "mirrors", "mirrorPercentage", "mirrorPercent", "headers"],
-            notApplied: ["corsPolicy": pending])
+            ["name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "retries", "fault", "mirror", "mirrors", "mirrorPercentage", "mirrorPercent", "headers", "corsPolicy"])
         else { return nil }
         if let delegate = fields["delegate"] { delegate.error("'delegate' is not supported: put the rules in this VirtualService") }
         let name = fields["name"]?.string() ?? "\(service).http[\(index)]"
@@ -104,10 +101,44 @@ struct VirtualServiceSpec {
         let fault = fields["fault"].flatMap(faultInjection)
         let mirrors = mirrorList(fields)
         let headers = fields["headers"].map(headerOperations) ?? (HeaderMutation(), HeaderMutation())
+        let cors = fields["corsPolicy"].flatMap(corsPolicy)
+        if let corsNode = fields["corsPolicy"], fields["route"] == nil {
+            corsNode.warning("not applied: a rule that redirects or answers directly skips CORS, as in Envoy")
+        }
         return HTTPRoute(
             name: name, matchers: matchers, destinations: destinations, redirect: redirect, directResponse: direct,
             rewrite: rewrite, timeout: timeout == .zero ? nil : timeout, retryPolicy: retryPolicy, fault: fault, mirrors: mirrors,
-            requestHeaders: headers.0, responseHeaders: headers.1, node: node)
+            requestHeaders: headers.0, responseHeaders: headers.1, cors: cors, node: node)
+    }
+
+    /// `corsPolicy`: Istio's CorsPolicy (`allowOrigin`, a deprecated list of exact origins, too).
+    private static func corsPolicy(_ node: ConfigNode) -> CorsPolicy? {
+        guard let fields = node.fields(
+            ["allowOrigins", "allowOrigin", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge", "allowCredentials", "unmatchedPreflights"],
+            notApplied: ["allowPrivateNetwork": "there is no private-network access check here"])
+        else { return nil }
+        var origins = (fields["allowOrigins"]?.list() ?? []).compactMap { stringMatch($0, ignoresCase: false, allowPresence: false) }
+        if let deprecated = fields["allowOrigin"], let exact = deprecated.stringList() {
+            deprecated.warning("'allowOrigin' is deprecated: use 'allowOrigins: [{exact: ...}]'")
+            origins += exact.map { StringMatch.exact($0) }
+        }
+        if fields["allowOrigins"] == nil && fields["allowOrigin"] == nil {
+            node.warning("no 'allowOrigins': no origin is allowed, so no request gets CORS fields")
+        }
+        var forwardsUnmatched = true
+        if let modeNode = fields["unmatchedPreflights"], let mode = modeNode.string() {
+            switch mode {
+            case "FORWARD", "UNSPECIFIED": forwardsUnmatched = true
+            case "IGNORE": forwardsUnmatched = false
+            default: modeNode.error("unknown value '\(mode)': use FORWARD or IGNORE")
+            }
+        }
+        let maxAge = fields["maxAge"]?.duration(minimum: .zero).map { Int($0.components.seconds) }
+        return CorsPolicy(
+            allowOrigins: origins,
+            allowMethods: fields["allowMethods"]?.stringList() ?? [], allowHeaders: fields["allowHeaders"]?.stringList() ?? [],
+            exposeHeaders: fields["exposeHeaders"]?.stringList() ?? [], maxAgeSeconds: maxAge,
+            allowCredentials: fields["allowCredentials"]?.bool() ?? false, forwardsUnmatchedPreflights: forwardsUnmatched)
     }
 
     /// `mirror` with `mirrorPercentage` (or the deprecated `mirrorPercent`), or `mirrors`.

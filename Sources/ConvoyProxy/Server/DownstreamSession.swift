@@ -24,6 +24,9 @@ import Glibc
 /// ends at the 101, as Envoy's never starts before the request ends). Any other answer is an
 /// ordinary response after which the connection closes. No retries or mirrors for upgrades.
 ///
+/// CORS (a route's ``CorsPolicy``, forwarding routes only): allowed preflights are answered here,
+/// and responses to allowed origins, local replies included, carry the policy's fields.
+///
 /// Confined to the worker's thread. The codec keeps the session alive while the connection is
 /// open; the worker forgets it when the connection closes.
 final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodecDelegate, HTTP1ClientCodecDelegate, UpstreamPoolWaiter {
@@ -70,6 +73,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var upgradeProtocol: String?
     /// The upstream answered 101: bytes flow raw both ways until either side closes.
     @exclusivity(unchecked) private var tunnelOpen = false
+    /// The request's `Origin`, when the route's CORS policy allows it: its response gets the
+    /// policy's fields.
+    @exclusivity(unchecked) private var corsOrigin: String?
 
     @exclusivity(unchecked) private var routeTimer: DeadlineTimer?
 
@@ -308,6 +314,14 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             headers.add(name: "Location", value: redirect.location(for: request))
             reply(redirect.code, "", headers: headers)
         case .forward(let destinations):
+            if let cors = route.cors, let origin = head.headers["origin"] {
+                if CorsPolicy.isPreflight(head) {
+                    if cors.allows(origin: origin) { return reply(200, "", headers: cors.preflightFields(origin: origin)) }
+                    if !cors.forwardsUnmatchedPreflights { return reply(200, "") }
+                } else if cors.allows(origin: origin) {
+                    corsOrigin = origin
+                }
+            }
             // Sticky canary: with a consistent-hash key, the weighted pick follows the key, so a
             // client stays on its subset while the weights stay the same (Istio picks at random).
             let stickyDraw = destinations.destinations.count > 1
@@ -622,6 +636,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         head.headers.removeHopByHopFields()
         if let route, !route.responseHeaders.isEmpty { route.responseHeaders.apply(to: &head.headers) }
         if let destination, !destination.responseHeaders.isEmpty { destination.responseHeaders.apply(to: &head.headers) }
+        if let corsOrigin, let cors = route?.cors { cors.addResponseFields(origin: corsOrigin, to: &head.headers) }
         responseStarted = true
         if head.framing == .none {
             // Sent with the end, once the upstream side is settled (sending it completes the
@@ -901,6 +916,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         let buffer = IOBuffer(body)
         var headers = headers
         headers.set(name: "Content-Length", value: String(buffer.count))
+        if let corsOrigin, let cors = route?.cors { cors.addResponseFields(origin: corsOrigin, to: &headers) }
         let head = HTTPResponseHead(status: status, headers: headers)
         countResponse(status)
         logEntry?.bytesSent += buffer.count
@@ -983,6 +999,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         deferredReply = nil
         pendingTrailers = nil
         pool = nil
+        if corsOrigin != nil { corsOrigin = nil }
         if upgradeProtocol != nil {  // rare: no release of the field on every request
             upgradeProtocol = nil
             tunnelOpen = false
