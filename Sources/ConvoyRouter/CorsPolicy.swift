@@ -11,8 +11,9 @@ import ConvoyHTTP1
 ///
 /// The echoed origin makes the response differ by origin, so `Vary: Origin` is added wherever an
 /// origin is echoed (Envoy leaves that to the upstream; a cache in front of the proxy needs it).
-/// Routes that redirect or answer directly skip the policy, as in Envoy. Immutable; any thread.
-public struct CorsPolicy: Sendable {
+/// Routes that redirect or answer directly skip the policy, as in Envoy. Immutable, and a class so
+/// that a route without one costs a pointer check per request; any thread.
+public final class CorsPolicy: Sendable {
     /// Origins allowed. Any thread.
     public let allowOrigins: [StringMatch]
     /// `Access-Control-Allow-Methods` on preflight answers (nil: not sent). Any thread.
