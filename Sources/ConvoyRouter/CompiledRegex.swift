@@ -23,6 +23,53 @@ public final class CompiledRegex: @unchecked Sendable, CustomStringConvertible {
         (try? regex.wholeMatch(in: text)) != nil
     }
 
+    /// `text` with every non-overlapping match replaced by what `replacement` makes of it (RE2
+    /// `GlobalReplace`); `replacement` gets the match and its capture groups, 0 being the whole
+    /// match and nil a group that took no part. Any thread.
+    public func replacingMatches(in text: Substring, _ replacement: ([Substring?]) -> String) -> String {
+        var result = ""
+        var copiedUpTo = text.startIndex
+        for match in text.matches(of: regex) {
+            result += text[copiedUpTo..<match.range.lowerBound]
+            result += replacement((0..<match.output.count).map { match.output[$0].substring })
+            copiedUpTo = match.range.upperBound
+        }
+        result += text[copiedUpTo...]
+        return result
+    }
+
+    /// The pattern's capture groups, counted in its text: each `(` that is not escaped, not in a
+    /// bracket expression and not a `(?…)` group other than a named one. Any thread.
+    public var captureGroupCount: Int {
+        var count = 0
+        var characters = Array(pattern)[...]
+        var inBracket = false
+        while let character = characters.popFirst() {
+            switch character {
+            case "\\":
+                _ = characters.popFirst()
+            case "[" where !inBracket:
+                inBracket = true
+                if characters.first == "^" { characters.removeFirst() }
+                if characters.first == "]" { characters.removeFirst() }  // a literal ] first
+            case "]" where inBracket:
+                inBracket = false
+            case "(" where !inBracket:
+                guard characters.first == "?" else {
+                    count += 1
+                    continue
+                }
+                let rest = characters.dropFirst()
+                let named = rest.starts(with: "P<") || rest.starts(with: "'")
+                    || (rest.first == "<" && rest.dropFirst().first != "=" && rest.dropFirst().first != "!")
+                if named { count += 1 }
+            default:
+                break
+            }
+        }
+        return count
+    }
+
     /// The pattern. Any thread.
     public var description: String { pattern }
 }

@@ -262,6 +262,27 @@ struct ConfigurationTests {
         #expect(noOrigins.warnings.contains { $0.message.contains("no origin is allowed") })
     }
 
+    @Test("uriRegexRewrite: a bad regex, a substitution naming a missing group, a missing part or a 'uri' beside it are errors at their position")
+    func regexRewriteErrors() {
+        func rule(_ rewrite: String) -> String {
+            Self.canary.replacingOccurrences(of: "  http:\n", with: "  http:\n  - route: [{destination: {host: catalog.test}}]\n    rewrite: \(rewrite)\n")
+        }
+        let cases: [(String, String)] = [
+            ("{uriRegexRewrite: {match: \"(\", rewrite: /x}}", "invalid regex '('"),
+            ("{uriRegexRewrite: {match: \"^/(a)$\", rewrite: \"/\\\\2\"}}", "refers to a capture group the regex does not have (it has 1)"),
+            ("{uriRegexRewrite: {match: \"^/a$\"}}", "give both 'match' (a regex) and 'rewrite'"),
+            ("{uri: /b, uriRegexRewrite: {match: a, rewrite: b}}", "'uri' and 'uriRegexRewrite' are exclusive"),
+        ]
+        for (rewrite, message) in cases {
+            do {
+                _ = try ProxyConfiguration.parse(rule(rewrite), file: "rewrite.yaml")
+                Issue.record("expected an error for \(rewrite)")
+            } catch {
+                #expect(error.errors.contains { $0.message.contains(message) && $0.line > 0 }, "\(rewrite): \(error.errors.map(\.message))")
+            }
+        }
+    }
+
     @Test("invalid YAML is reported at its position")
     func invalidYAML() {
         do {

@@ -20,6 +20,10 @@ struct ProxyRoutingTests {
             match: [{uri: {prefix: /api/}}]
             rewrite: {uri: /v2/, authority: backend.internal}
             route: [{destination: {host: catalog.test, subset: v1}}]
+          - name: regex-rewrite
+            match: [{uri: {prefix: /service/}}]
+            rewrite: {uriRegexRewrite: {match: "^/service/([^/]+)(/.*)$", rewrite: '\\2/instance/\\1'}}
+            route: [{destination: {host: catalog.test, subset: v1}}]
           - name: items-regex
             match: [{uri: {regex: "/items/[0-9]+"}}]
             route: [{destination: {host: catalog.test, subset: v2}}]
@@ -68,6 +72,7 @@ struct ProxyRoutingTests {
             #expect(try get("/exact", [("x-canary", "always")]).text == "v2 GET /exact\n")
             #expect(try get("/api/list?page=2").text == "v1 GET /v2/list?page=2\n")
             #expect(v1.requests.last?.header("host") == "backend.internal")
+            #expect(try get("/service/orders/v1/list?all=1").text == "v1 GET /v1/list/instance/orders?all=1\n")
             #expect(try get("/items/42").text == "v2 GET /items/42\n")
             #expect(try get("/items/42/more").status == 404)  // whole-path regex
             #expect(try get("/anything?version=2").text == "v2 GET /anything?version=2\n")

@@ -110,6 +110,27 @@ struct RouteMatchingTests {
         #expect(Redirect(port: 443, scheme: "https").location(for: request(.get, "/p", ["Host": "a.com:80"])) == "https://a.com/p")
     }
 
+    @Test("uriRegexRewrite replaces every match in the path with its substitution, groups included, and keeps the query (Envoy's examples)")
+    func regexRewrite() throws {
+        func rewrite(_ pattern: String, _ substitution: String, _ target: String) throws -> String? {
+            let regex = try RegexSubstitution(regex: try CompiledRegex(pattern), substitution: substitution)
+            return Rewrite(uriRegex: regex).rewrittenTarget(request(.get, target), matchedPrefixLength: nil)
+        }
+        #expect(try rewrite("^/service/([^/]+)(/.*)$", "\\2/instance/\\1", "/service/foo/v1/api?x=1") == "/v1/api/instance/foo?x=1")
+        #expect(try rewrite("one", "two", "/xxx/one/yyy/one/zzz") == "/xxx/two/yyy/two/zzz", "every match")
+        #expect(try rewrite("^(.*?)one(.*)$", "\\1two\\2", "/xxx/one/yyy/one/zzz") == "/xxx/two/yyy/one/zzz")
+        #expect(try rewrite("one", "two", "/one?q=one") == "/two?q=one", "the query is not rewritten")
+        #expect(try rewrite("^/.*$", "", "/all?keep") == "/?keep", "an empty path becomes /")
+        #expect(try rewrite("/(a)?b", "[\\1]\\\\", "/b/ab") == "[]\\[a]\\", "a group that took no part is empty; \\\\ is a backslash")
+
+        let twoGroups = try CompiledRegex("^/(a+)/(?:x)(b)[(]\\(")
+        #expect(twoGroups.captureGroupCount == 2)
+        #expect(try CompiledRegex("(?<name>a)(?P<other>b)(?:c)(?i)d").captureGroupCount == 2)
+        #expect(throws: RegexSubstitution.TemplateError.noSuchGroup(3, groups: 2)) { try RegexSubstitution(regex: twoGroups, substitution: "\\3") }
+        #expect(throws: RegexSubstitution.TemplateError.invalidEscape("n")) { try RegexSubstitution(regex: twoGroups, substitution: "a\\n") }
+        #expect(throws: RegexSubstitution.TemplateError.trailingBackslash) { try RegexSubstitution(regex: twoGroups, substitution: "a\\") }
+    }
+
     @Test("header mutations: remove, then set, then add")
     func headerMutation() {
         var headers: HTTPHeaders = ["Host": "a", "x-old": "1", "x-set": "old"]

@@ -92,8 +92,11 @@ struct VirtualServiceSpec {
         }
         var rewrite: Rewrite?
         if let rewriteNode = fields["rewrite"], let rewriteFields = rewriteNode.fields(["uri", "authority", "uriRegexRewrite"]) {
-            if let regex = rewriteFields["uriRegexRewrite"] { regex.error("'uriRegexRewrite' is not supported yet; use 'uri'") }
-            rewrite = Rewrite(uri: rewriteFields["uri"]?.string(allowEmpty: true), authority: rewriteFields["authority"]?.string())
+            let uriRegex = rewriteFields["uriRegexRewrite"].flatMap(regexRewrite)
+            if let regexNode = rewriteFields["uriRegexRewrite"], rewriteFields["uri"] != nil {
+                regexNode.error("'uri' and 'uriRegexRewrite' are exclusive; give one")
+            }
+            rewrite = Rewrite(uri: rewriteFields["uri"]?.string(allowEmpty: true), uriRegex: uriRegex, authority: rewriteFields["authority"]?.string())
             if fields["redirect"] != nil { rewriteNode.error("'rewrite' cannot be combined with 'redirect'") }
         }
         let timeout = fields["timeout"]?.duration(minimum: .zero)
@@ -109,6 +112,29 @@ struct VirtualServiceSpec {
             name: name, matchers: matchers, destinations: destinations, redirect: redirect, directResponse: direct,
             rewrite: rewrite, timeout: timeout == .zero ? nil : timeout, retryPolicy: retryPolicy, fault: fault, mirrors: mirrors,
             requestHeaders: headers.0, responseHeaders: headers.1, cors: cors, node: node)
+    }
+
+    /// `uriRegexRewrite: {match: REGEX, rewrite: SUBSTITUTION}`.
+    private static func regexRewrite(_ node: ConfigNode) -> RegexSubstitution? {
+        guard let fields = node.fields(["match", "rewrite"]) else { return nil }
+        guard let matchNode = fields["match"], let rewriteNode = fields["rewrite"] else {
+            node.error("give both 'match' (a regex) and 'rewrite' (its substitution)")
+            return nil
+        }
+        guard let pattern = matchNode.string(), let substitution = rewriteNode.string(allowEmpty: true) else { return nil }
+        let regex: CompiledRegex
+        do {
+            regex = try CompiledRegex(pattern)
+        } catch {
+            matchNode.error("invalid regex '\(pattern)': \(error)")
+            return nil
+        }
+        do {
+            return try RegexSubstitution(regex: regex, substitution: substitution)
+        } catch {
+            rewriteNode.error("invalid substitution: \(error)")
+            return nil
+        }
     }
 
     /// `corsPolicy`: Istio's CorsPolicy (`allowOrigin`, a deprecated list of exact origins, too).
