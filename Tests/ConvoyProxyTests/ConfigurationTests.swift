@@ -262,7 +262,7 @@ struct ConfigurationTests {
         #expect(noOrigins.warnings.contains { $0.message.contains("no origin is allowed") })
     }
 
-    @Test("uriRegexRewrite: a bad regex, a substitution naming a missing group, a missing part or a 'uri' beside it are errors at their position")
+    @Test("uriRegexRewrite and redirect: bad regexes, substitutions, exclusive fields and unknown derivePort values are errors at their position")
     func regexRewriteErrors() {
         func rule(_ rewrite: String) -> String {
             Self.canary.replacingOccurrences(of: "  http:\n", with: "  http:\n  - route: [{destination: {host: catalog.test}}]\n    rewrite: \(rewrite)\n")
@@ -273,6 +273,21 @@ struct ConfigurationTests {
             ("{uriRegexRewrite: {match: \"^/a$\"}}", "give both 'match' (a regex) and 'rewrite'"),
             ("{uri: /b, uriRegexRewrite: {match: a, rewrite: b}}", "'uri' and 'uriRegexRewrite' are exclusive"),
         ]
+        func redirectRule(_ redirect: String) -> String {
+            Self.canary.replacingOccurrences(of: "  http:\n", with: "  http:\n  - redirect: \(redirect)\n")
+        }
+        for (redirect, message) in [
+            ("{uri: /a, prefixRewrite: /b}", "'uri' and 'prefixRewrite' are exclusive"),
+            ("{derivePort: FROM_SOMEWHERE}", "unknown value 'FROM_SOMEWHERE': use FROM_PROTOCOL_DEFAULT or FROM_REQUEST_PORT"),
+            ("{port: 8443, derivePort: FROM_REQUEST_PORT}", "'port' and 'derivePort' are exclusive"),
+        ] {
+            do {
+                _ = try ProxyConfiguration.parse(redirectRule(redirect), file: "redirect.yaml")
+                Issue.record("expected an error for \(redirect)")
+            } catch {
+                #expect(error.errors.contains { $0.message.contains(message) && $0.line > 0 }, "\(redirect): \(error.errors.map(\.message))")
+            }
+        }
         for (rewrite, message) in cases {
             do {
                 _ = try ProxyConfiguration.parse(rule(rewrite), file: "rewrite.yaml")

@@ -24,6 +24,9 @@ struct ProxyRoutingTests {
             match: [{uri: {prefix: /service/}}]
             rewrite: {uriRegexRewrite: {match: "^/service/([^/]+)(/.*)$", rewrite: '\\2/instance/\\1'}}
             route: [{destination: {host: catalog.test, subset: v1}}]
+          - name: moved-prefix
+            match: [{uri: {prefix: /legacy/}}]
+            redirect: {prefixRewrite: /modern/, scheme: https, derivePort: FROM_PROTOCOL_DEFAULT, redirectCode: 308}
           - name: items-regex
             match: [{uri: {regex: "/items/[0-9]+"}}]
             route: [{destination: {host: catalog.test, subset: v2}}]
@@ -73,6 +76,8 @@ struct ProxyRoutingTests {
             #expect(try get("/api/list?page=2").text == "v1 GET /v2/list?page=2\n")
             #expect(v1.requests.last?.header("host") == "backend.internal")
             #expect(try get("/service/orders/v1/list?all=1").text == "v1 GET /v1/list/instance/orders?all=1\n")
+            let moved = try client.request("GET", "/legacy/a/b?c=d", headers: [("Host", "shop.example.com:8080")])
+            #expect(moved.status == 308 && moved.header("location") == "https://shop.example.com/modern/a/b?c=d")
             #expect(try get("/items/42").text == "v2 GET /items/42\n")
             #expect(try get("/items/42/more").status == 404)  // whole-path regex
             #expect(try get("/anything?version=2").text == "v2 GET /anything?version=2\n")

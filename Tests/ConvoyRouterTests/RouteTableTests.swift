@@ -131,6 +131,22 @@ struct RouteMatchingTests {
         #expect(throws: RegexSubstitution.TemplateError.trailingBackslash) { try RegexSubstitution(regex: twoGroups, substitution: "a\\") }
     }
 
+    @Test("redirect: prefixRewrite replaces the matched prefix and keeps the rest; derivePort takes the scheme's default or the request's port")
+    func redirectPrefixAndPort() {
+        let prefix = Redirect(prefixRewrite: "/v2/", code: 302)
+        #expect(prefix.location(for: request(.get, "/v1/items?x=1"), matchedPrefixLength: 4) == "http://shop.example.com/v2/items?x=1")
+        #expect(prefix.location(for: request(.get, "/exact?x=1"), matchedPrefixLength: nil) == "http://shop.example.com/v2/?x=1")
+        #expect(Redirect(prefixRewrite: "").location(for: request(.get, "/v1"), matchedPrefixLength: 3) == "http://shop.example.com/")
+
+        let toHTTPS = Redirect(derivedPort: .protocolDefault, scheme: "https")
+        #expect(toHTTPS.location(for: request(.get, "/p", ["Host": "a.com:8080"])) == "https://a.com/p")
+        let keepPort = Redirect(authority: "b.com", derivedPort: .requestPort)
+        #expect(keepPort.location(for: request(.get, "/p", ["Host": "a.com:8080"])) == "http://b.com:8080/p")
+        let listener = RouteRequest(head: HTTPRequestHead(method: .get, target: "/p", headers: ["Host": "a.com"]), listenerPort: 9090)
+        #expect(keepPort.location(for: listener) == "http://b.com:9090/p", "no port in Host: the listener's")
+        #expect(Redirect(authority: "[::1]", derivedPort: .requestPort).location(for: request(.get, "/p", ["Host": "a.com:81"])) == "http://[::1]:81/p")
+    }
+
     @Test("header mutations: remove, then set, then add")
     func headerMutation() {
         var headers: HTTPHeaders = ["Host": "a", "x-old": "1", "x-set": "old"]

@@ -363,12 +363,20 @@ struct VirtualServiceSpec {
 
     private static func redirect(_ node: ConfigNode) -> Redirect? {
         guard let fields = node.fields(["uri", "authority", "port", "scheme", "redirectCode", "derivePort", "prefixRewrite"]) else { return nil }
-        if let derive = fields["derivePort"] { derive.error("'derivePort' is not supported yet; give 'port'") }
-        if let prefix = fields["prefixRewrite"] { prefix.error("'prefixRewrite' is not supported yet; give 'uri'") }
         var redirect = Redirect()
         redirect.uri = fields["uri"]?.string()
+        redirect.prefixRewrite = fields["prefixRewrite"]?.string(allowEmpty: true)
+        if let prefix = fields["prefixRewrite"], fields["uri"] != nil { prefix.error("'uri' and 'prefixRewrite' are exclusive; give one") }
         redirect.authority = fields["authority"]?.string()
         redirect.port = fields["port"]?.port()
+        if let deriveNode = fields["derivePort"], let mode = deriveNode.string() {
+            switch mode {
+            case "FROM_PROTOCOL_DEFAULT": redirect.derivedPort = .protocolDefault
+            case "FROM_REQUEST_PORT": redirect.derivedPort = .requestPort
+            default: deriveNode.error("unknown value '\(mode)': use FROM_PROTOCOL_DEFAULT or FROM_REQUEST_PORT")
+            }
+            if fields["port"] != nil { deriveNode.error("'port' and 'derivePort' are exclusive; give one") }
+        }
         if let schemeNode = fields["scheme"], let scheme = schemeNode.string() {
             if scheme == "http" || scheme == "https" { redirect.scheme = scheme } else { schemeNode.error("scheme must be http or https") }
         }

@@ -311,7 +311,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             reply(status, String(decoding: body, as: UTF8.self), contentType: body.isEmpty ? nil : "text/plain")
         case .redirect(let redirect):
             var headers = HTTPHeaders()
-            headers.add(name: "Location", value: redirect.location(for: request))
+            headers.add(name: "Location", value: redirect.location(for: request, matchedPrefixLength: selection.matchedPrefixLength))
             reply(redirect.code, "", headers: headers)
         case .forward(let destinations):
             if let cors = route.cors, let origin = head.headers["origin"] {
