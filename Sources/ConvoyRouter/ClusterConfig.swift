@@ -105,6 +105,9 @@ public struct ConnectionPoolSettings: Sendable, Hashable {
     public var maxRetries: Int?
     /// TCP keep-alive probes on upstream connections (`tcp.tcpKeepalive`; nil: off). Any thread.
     public var tcpKeepalive: TCPKeepalive?
+    /// A connection this old is closed once no request uses it (`tcp.maxConnectionDuration`;
+    /// nil: no limit), so clients of a scaled-out service move to new endpoints. Any thread.
+    public var maxConnectionDuration: Duration?
 
     /// `tcp.tcpKeepalive`: probes, idle time before the first, interval; nil parts keep the
     /// kernel's defaults. Any thread.

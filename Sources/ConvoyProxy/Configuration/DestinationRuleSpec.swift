@@ -170,10 +170,10 @@ struct DestinationRuleSpec {
     private static func connectionPool(_ node: ConfigNode) -> ConnectionPoolSettings? {
         guard let fields = node.fields(["tcp", "http"]) else { return nil }
         var settings = ConnectionPoolSettings()
-        if let tcp = fields["tcp"]?.fields(["maxConnections", "connectTimeout", "tcpKeepalive"], notApplied: [
-            "maxConnectionDuration": "not supported yet",
+        if let tcp = fields["tcp"]?.fields(["maxConnections", "connectTimeout", "tcpKeepalive", "maxConnectionDuration"], notApplied: [
             "idleTimeout": "convoy's pool closes idle connections by 'http.idleTimeout'",
         ]) {
+            if let value = tcp["maxConnectionDuration"]?.duration(minimum: .zero) { settings.maxConnectionDuration = value == .zero ? nil : value }
             if let value = tcp["maxConnections"]?.int(in: 1...Int(UInt32.max)) { settings.maxConnections = value }
             if let value = tcp["connectTimeout"]?.duration() { settings.connectTimeout = value }
             if let keepalive = tcp["tcpKeepalive"]?.fields(["probes", "time", "interval"]) {

@@ -18,9 +18,12 @@ final class UpstreamConnection: ConnectionCallbacks {
     /// session, many per request, takes the runtime's slow path.
     @exclusivity(unchecked) var session: DownstreamSession?
     @exclusivity(unchecked) private var idleTimer: DeadlineTimer?
+    /// When the connection reaches the pool's `maxConnectionDuration` (nil: never).
+    let expiry: MonotonicInstant?
 
     init(pool: UpstreamPool) throws {
         self.pool = pool
+        expiry = pool.settings.maxConnectionDuration.map { pool.dispatcher.approximateMonotonicTime + $0 }
         connection = try ClientConnection(
             dispatcher: pool.dispatcher, remoteAddress: pool.address, connectTimeout: pool.settings.connectTimeout)
         connection.setBufferLimit(pool.bufferLimit)
@@ -35,14 +38,23 @@ final class UpstreamConnection: ConnectionCallbacks {
         connection.connect()
     }
 
-    /// Starts the idle timer (the connection waits in the pool).
+    /// True once the connection has reached its maximum duration.
+    var hasExpired: Bool {
+        guard let expiry else { return false }
+        return pool.dispatcher.approximateMonotonicTime >= expiry
+    }
+
+    /// Starts the idle timer (the connection waits in the pool): it closes the connection after
+    /// `timeout`, or at its expiry if that comes first.
     func becameIdle(timeout: Duration) {
         if idleTimer == nil {
             idleTimer = try? DeadlineTimer(dispatcher: pool.dispatcher) { [unowned self] in
                 self.connection.close(.noFlush)
             }
         }
-        idleTimer?.enable(after: timeout)
+        var wait = timeout
+        if let expiry { wait = min(wait, expiry - pool.dispatcher.approximateMonotonicTime) }
+        idleTimer?.enable(after: wait)
     }
 
     /// Stops the idle timer (the connection carries a request).

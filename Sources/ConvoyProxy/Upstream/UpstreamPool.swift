@@ -92,7 +92,7 @@ final class UpstreamPool {
     func release(_ connection: UpstreamConnection) {
         guard removeBusy(connection) else { return }
         let exhausted = settings.maxRequestsPerConnection.map { connection.requestsCarried >= $0 } ?? false
-        guard connection.codec.isReusable, !exhausted, !isDraining else {
+        guard connection.codec.isReusable, !exhausted, !isDraining, !connection.hasExpired else {
             connection.connection.close(.noFlush)
             serveWaitersWithNewConnections()
             return
