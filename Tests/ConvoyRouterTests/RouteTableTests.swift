@@ -1,5 +1,7 @@
+import ConvoyDispatcher
 import ConvoyHTTP1
 import ConvoyRouter
+import Synchronization
 import Testing
 
 private func request(_ method: HTTPMethod = .get, _ target: String, _ headers: HTTPHeaders = ["Host": "shop.example.com"]) -> RouteRequest {
@@ -145,6 +147,27 @@ struct RouteMatchingTests {
         let listener = RouteRequest(head: HTTPRequestHead(method: .get, target: "/p", headers: ["Host": "a.com"]), listenerPort: 9090)
         #expect(keepPort.location(for: listener) == "http://b.com:9090/p", "no port in Host: the listener's")
         #expect(Redirect(authority: "[::1]", derivedPort: .requestPort).location(for: request(.get, "/p", ["Host": "a.com:81"])) == "http://[::1]:81/p")
+    }
+
+    /// Workers share a configuration's regexes. Under `--sanitize=thread` this fails if using one
+    /// lowers or caches anything without synchronisation.
+    @Test("one compiled regex matches and substitutes on several threads at once with the same results")
+    func regexSharedByThreads() throws {
+        let regex = try CompiledRegex("^/service/([^/]+)(/.*)$")
+        let substitution = try RegexSubstitution(regex: regex, substitution: "\\2/instance/\\1")
+        let failures = Mutex(0)
+        let threads = try (0..<4).map { index in
+            try PosixThread(name: "regex-\(index)") {
+                for round in 0..<200 {
+                    let path = "/service/s\(index)/r\(round)"
+                    if substitution.apply(to: path[...]) != "/r\(round)/instance/s\(index)" || !regex.matchesWhole(path[...]) {
+                        failures.withLock { $0 += 1 }
+                    }
+                }
+            }
+        }
+        for thread in threads { thread.join() }
+        #expect(failures.withLock { $0 } == 0)
     }
 
     @Test("header mutations: remove, then set, then add")
