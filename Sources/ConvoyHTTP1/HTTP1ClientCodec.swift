@@ -54,6 +54,10 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     @exclusivity(unchecked) private var storedDelegate: (any HTTP1ClientCodecDelegate)?
     /// Responses completed on this connection. Dispatcher thread.
     @exclusivity(unchecked) public private(set) var responsesReceived: UInt64 = 0
+    /// The idle time the upstream announced in its last final response (`Keep-Alive: timeout=`),
+    /// for a pool to close the connection before the upstream does (nil: none announced).
+    /// Dispatcher thread.
+    @exclusivity(unchecked) public private(set) var keepAliveTimeout: Duration?
 
     @exclusivity(unchecked) private var parser: HTTP1Parser
     private let body = IOBuffer()
@@ -162,7 +166,10 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
             case .needsMoreBytes:
                 return
             case .responseHead(var head):
-                if !head.isInformational { responseKeepAlive = responseKeepAlive && head.keepAlive }
+                if !head.isInformational {
+                    responseKeepAlive = responseKeepAlive && head.keepAlive
+                    keepAliveTimeout = head.headers.keepAliveTimeout
+                }
                 if head.isUpgrade { tunnel = true }
                 parser.handOverHeadStorage()
                 delegate?.clientCodec(self, didReceiveHead: &head)

@@ -100,3 +100,28 @@ extension HTTPHeaders {
         return false
     }
 }
+
+extension HTTPHeaders {
+    /// The idle time a `Keep-Alive: timeout=N` field announces (RFC 2068 §19.7.1.1, still sent by
+    /// Apache, Node.js and others): how long the sender keeps an idle connection open. Nil when
+    /// there is no such field or parameter. Costs a flag check for a head without hop-by-hop
+    /// fields. The owning thread.
+    public var keepAliveTimeout: Duration? {
+        guard storage.mayHoldHopByHopFields, let value = self["keep-alive"] else { return nil }
+        for parameter in value.split(separator: ",") {
+            let parts = parameter.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, Self.trimmingSpaces(parts[0]).lowercased() == "timeout" else { continue }
+            var number = Self.trimmingSpaces(parts[1])
+            if number.count >= 2, number.first == "\"", number.last == "\"" { number = number.dropFirst().dropLast() }
+            guard let seconds = Int(number), seconds >= 0 else { return nil }
+            return .seconds(seconds)
+        }
+        return nil
+    }
+
+    private static func trimmingSpaces(_ text: Substring) -> Substring {
+        var text = text.drop { $0 == " " || $0 == "\t" }
+        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
+        return text
+    }
+}

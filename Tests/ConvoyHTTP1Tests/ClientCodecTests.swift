@@ -137,6 +137,30 @@ struct ClientCodecTests {
         #expect(recorder.resets.isEmpty)
     }
 
+    @Test func keepAliveTimeoutIsReadFromEachFinalResponse() {
+        var answers = [
+            "HTTP/1.1 100 Continue\r\nKeep-Alive: timeout=99\r\n\r\nHTTP/1.1 200 OK\r\nKeep-Alive: timeout=7, max=100\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nkeep-alive:  max=5 , Timeout = \"3\" \r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nKeep-Alive: max=5\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=soon\r\nContent-Length: 0\r\n\r\n",
+        ]
+        var requests = 0
+        upstream.answer = { connection, received in
+            let count = received.ranges(of: "GET /").count
+            if count > requests, !answers.isEmpty {
+                requests = count
+                connection.write(IOBuffer(answers.removeFirst()))
+            }
+        }
+        var seen: [Duration?] = []
+        for index in 1...4 {
+            codec.sendRequestHead(HTTPRequestHead(method: .get, target: "/\(index)", headers: ["Host": "up"]), endStream: true)
+            #expect(run { recorder.ends == index })
+            seen.append(codec.keepAliveTimeout)
+        }
+        #expect(seen == [.seconds(7), .seconds(3), nil, nil], "from the final response only; each response replaces it")
+    }
+
     @Test func earlyResponseBeforeTheRequestBodyEnds() {
         upstream.answer = { connection, _ in
             connection.write(IOBuffer("HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\n\r\n"))

@@ -9,72 +9,6 @@ import Testing
 import Glibc
 #endif
 
-/// A raw upstream for upgrade tests, on its own thread: accepts one connection, records the
-/// request head, sends `answer`; after a 101 it echoes every byte (the bytes that came with the
-/// head first) until the proxy closes, or, with `closeAfterAnswer`, closes at once. It notes
-/// whether the proxy closed the connection.
-private final class UpgradeUpstream {
-    /// What the upstream thread saw.
-    final class Observed: Sendable {
-        let head = Mutex<String>("")
-        let closedByProxy = Atomic<Bool>(false)
-    }
-
-    let address: SocketAddress
-    let observed = Observed()
-    private let listener: LoopbackSocket
-    private let thread: PosixThread
-
-    init(answer: String, echo: Bool = true, closeAfterAnswer: Bool = false) throws {
-        let listener = LoopbackSocket(listening: true)
-        self.listener = listener
-        address = listener.address
-        let fd = listener.fd
-        let observed = observed
-        thread = try PosixThread(name: "upgrade-upstream") {
-            let connection = accept(fd, nil, nil)
-            guard connection >= 0 else { return }
-            defer { close(connection) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var received: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            let terminator: [UInt8] = Array("\r\n\r\n".utf8)
-            var headEnd: Int?
-            while headEnd == nil {
-                let count = recv(connection, &chunk, chunk.count, 0)
-                guard count > 0 else { return }
-                received += chunk[0..<count]
-                headEnd = (0...max(0, received.count - 4)).first { received[$0..<min($0 + 4, received.count)].elementsEqual(terminator) }
-            }
-            observed.head.withLock { $0 = String(decoding: received[..<(headEnd! + 4)], as: UTF8.self) }
-            let reply = Array(answer.utf8)
-            _ = send(connection, reply, reply.count, Int32(MSG_NOSIGNAL))
-            if closeAfterAnswer { return }
-            var pending = Array(received[(headEnd! + 4)...])
-            while true {
-                if echo, !pending.isEmpty { _ = send(connection, pending, pending.count, Int32(MSG_NOSIGNAL)) }
-                let count = recv(connection, &chunk, chunk.count, 0)
-                if count == 0 { observed.closedByProxy.store(true, ordering: .releasing) }
-                guard count > 0 else { return }
-                pending = Array(chunk[0..<count])
-            }
-        }
-    }
-
-    /// Waits for the connection to end. Any thread.
-    func join() {
-        thread.join()
-        withExtendedLifetime(listener) {}
-    }
-
-    /// The recorded head's field `name` (case-insensitive), or nil. Any thread.
-    func field(_ name: String) -> String? {
-        observed.head.withLock { $0 }.split(separator: "\r\n").dropFirst().first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
-            .map { String($0.drop { $0 != ":" }.dropFirst()).trimmingCharacters(in: .whitespaces) }
-    }
-}
-
 private let switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
 private let upgradeRequest = "GET /chat HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"
 
@@ -87,7 +21,7 @@ struct ProxyUpgradeTests {
 
     @Test("a WebSocket upgrade is proxied: the upgrade fields go upstream, 101 comes back, bytes sent early and later flow both ways; the client's close closes the upstream connection")
     func webSocketTunnel() throws {
-        let upstream = try UpgradeUpstream(answer: switching)
+        let upstream = try RawUpstream(answer: switching)
         defer { upstream.join() }
         let other = try TestBackend(.echo(name: "v2"))
         defer { other.stop() }
@@ -117,7 +51,7 @@ struct ProxyUpgradeTests {
 
     @Test("the upstream closing the tunnel closes the client's side after its last bytes")
     func upstreamCloses() throws {
-        let upstream = try UpgradeUpstream(answer: switching + "bye", closeAfterAnswer: true)
+        let upstream = try RawUpstream(answer: switching + "bye", closeAfterAnswer: true)
         defer { upstream.join() }
         let other = try TestBackend(.echo(name: "v2"))
         defer { other.stop() }
@@ -133,7 +67,7 @@ struct ProxyUpgradeTests {
 
     @Test("the route timeout ends at the 101; an idle tunnel is closed by the stream idle timeout")
     func tunnelTimeouts() throws {
-        let upstream = try UpgradeUpstream(answer: switching)
+        let upstream = try RawUpstream(answer: switching)
         defer { upstream.join() }
         let other = try TestBackend(.echo(name: "v2"))
         defer { other.stop() }
@@ -154,7 +88,7 @@ struct ProxyUpgradeTests {
 
     @Test("an upstream that refuses the upgrade answers as usual, and the connection closes after that answer")
     func refused() throws {
-        let upstream = try UpgradeUpstream(answer: "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 4\r\n\r\nnope", echo: false)
+        let upstream = try RawUpstream(answer: "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 4\r\n\r\nnope", echo: false)
         defer { upstream.join() }
         let other = try TestBackend(.echo(name: "v2"))
         defer { other.stop() }
@@ -171,7 +105,7 @@ struct ProxyUpgradeTests {
 
     @Test("a 101 to a request that asked for no upgrade is 502")
     func unaskedSwitch() throws {
-        let upstream = try UpgradeUpstream(answer: switching, echo: false)
+        let upstream = try RawUpstream(answer: switching, echo: false)
         defer { upstream.join() }
         let other = try TestBackend(.echo(name: "v2"))
         defer { other.stop() }

@@ -97,9 +97,19 @@ final class UpstreamPool {
             serveWaitersWithNewConnections()
             return
         }
-        connection.becameIdle(timeout: settings.idleTimeout)
+        connection.becameIdle(timeout: idleTimeout(for: connection))
         idle.append(connection)
         if !waiters.isEmpty { scheduleHandoff() }
+    }
+
+    /// The pool's idle timeout, shortened to close a connection before its upstream does when
+    /// the upstream announced its own (`Keep-Alive: timeout=N`): a second early, or half of N
+    /// below 2 s. Reusing a connection the upstream is closing is the keep-alive race behind
+    /// intermittent 503s; Envoy does not read the field (envoyproxy/envoy#28105).
+    private func idleTimeout(for connection: UpstreamConnection) -> Duration {
+        guard let announced = connection.codec.keepAliveTimeout else { return settings.idleTimeout }
+        let margin: Duration = announced > .seconds(2) ? .seconds(1) : announced / 2
+        return min(settings.idleTimeout, announced - margin)
     }
 
     private func markBusy(_ connection: UpstreamConnection) {
