@@ -57,7 +57,10 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
     /// The idle time the upstream announced in its last final response (`Keep-Alive: timeout=`),
     /// for a pool to close the connection before the upstream does (nil: none announced).
     /// Dispatcher thread.
-    @exclusivity(unchecked) public private(set) var keepAliveTimeout: Duration?
+    public var keepAliveTimeout: Duration? { announcedKeepAliveTimeout }
+    // Behind an accessor, like `delegate`: read from another module, a public stored property
+    // costs a dynamic exclusivity check.
+    @exclusivity(unchecked) private var announcedKeepAliveTimeout: Duration?
 
     @exclusivity(unchecked) private var parser: HTTP1Parser
     private let body = IOBuffer()
@@ -168,7 +171,7 @@ public final class HTTP1ClientCodec: ReadFilter, ConnectionCallbacks {
             case .responseHead(var head):
                 if !head.isInformational {
                     responseKeepAlive = responseKeepAlive && head.keepAlive
-                    keepAliveTimeout = head.headers.keepAliveTimeout
+                    announcedKeepAliveTimeout = head.headers.keepAliveTimeout
                 }
                 if head.isUpgrade { tunnel = true }
                 parser.handOverHeadStorage()

@@ -354,6 +354,7 @@ public struct HTTP1Parser {
     @inline(__always)
     private func noteHopByHopFields() {
         storage.mayHoldHopByHopFields = semantics.hasHopByHopField
+        storage.mayHoldKeepAliveField = semantics.hasKeepAliveField
     }
 
     @inline(__always)

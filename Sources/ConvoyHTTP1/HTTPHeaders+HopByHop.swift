@@ -104,10 +104,15 @@ extension HTTPHeaders {
 extension HTTPHeaders {
     /// The idle time a `Keep-Alive: timeout=N` field announces (RFC 2068 §19.7.1.1, still sent by
     /// Apache, Node.js and others): how long the sender keeps an idle connection open. Nil when
-    /// there is no such field or parameter. Costs a flag check for a head without hop-by-hop
-    /// fields. The owning thread.
+    /// there is no such field or parameter. Costs a flag check for a parsed head without the
+    /// field. The owning thread.
+    @inline(__always)
     public var keepAliveTimeout: Duration? {
-        guard storage.mayHoldHopByHopFields, let value = self["keep-alive"] else { return nil }
+        storage.mayHoldKeepAliveField ? parsedKeepAliveTimeout() : nil
+    }
+
+    private func parsedKeepAliveTimeout() -> Duration? {
+        guard let value = self["keep-alive"] else { return nil }
         for parameter in value.split(separator: ",") {
             let parts = parameter.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, Self.trimmingSpaces(parts[0]).lowercased() == "timeout" else { continue }

@@ -15,6 +15,8 @@ struct HeadSemantics {
     /// A hop-by-hop field (connection, keep-alive, proxy-connection, te, trailer,
     /// transfer-encoding, upgrade) is present.
     var hasHopByHopField = false
+    /// A `Keep-Alive` field is present.
+    var hasKeepAliveField = false
 
     /// Names of these lengths may matter (a bit per length): the parser skips the rest cheaply.
     private static let lengthsThatMatter: UInt32 = 1 << 2 | 1 << 4 | 1 << 6 | 1 << 7 | 1 << 10 | 1 << 14 | 1 << 16 | 1 << 17
@@ -44,8 +46,10 @@ struct HeadSemantics {
         case 17 where matches(name, "transfer-encoding"):
             hasHopByHopField = true
             try readTransferEncoding(bytes, value)
-        case 2 where matches(name, "te"), 7 where matches(name, "trailer"), 10 where matches(name, "keep-alive"),
-             16 where matches(name, "proxy-connection"):
+        case 10 where matches(name, "keep-alive"):
+            hasHopByHopField = true
+            hasKeepAliveField = true
+        case 2 where matches(name, "te"), 7 where matches(name, "trailer"), 16 where matches(name, "proxy-connection"):
             hasHopByHopField = true
         default:
             break

@@ -35,6 +35,9 @@ final class HeaderStorage {
     /// False only when the parser found no hop-by-hop field in this head (RFC 9110 §7.6.1), so
     /// ``HTTPHeaders/removeHopByHopFields()`` has nothing to look for; any edit sets it again.
     @exclusivity(unchecked) var mayHoldHopByHopFields = true
+    /// False only when the parser found no `Keep-Alive` field, so ``HTTPHeaders/keepAliveTimeout``
+    /// need not look; any edit sets it again.
+    @exclusivity(unchecked) var mayHoldKeepAliveField = true
 
     init(byteCapacity: Int = 1024, fieldCapacity: Int = 16) {
         self.byteCapacity = max(byteCapacity, 64)
@@ -59,6 +62,7 @@ final class HeaderStorage {
         lineTextLength = 0
         lineFeedCount = 0
         mayHoldHopByHopFields = true
+        mayHoldKeepAliveField = true
     }
 
     /// Records the LF of the next line of the head being parsed.
@@ -90,6 +94,7 @@ final class HeaderStorage {
         copy.lineTextStart = lineTextStart
         copy.lineTextLength = lineTextLength
         copy.mayHoldHopByHopFields = mayHoldHopByHopFields
+        copy.mayHoldKeepAliveField = mayHoldKeepAliveField
         return copy
     }
 
@@ -134,6 +139,7 @@ final class HeaderStorage {
     @inline(__always)
     func appendField(_ field: HeaderField) {
         mayHoldHopByHopFields = true
+        mayHoldKeepAliveField = true
         if fieldCount == fieldCapacity { growFields() }
         fields[fieldCount] = field
         fieldCount += 1

@@ -39,6 +39,7 @@ final class UpstreamConnection: ConnectionCallbacks {
     }
 
     /// True once the connection has reached its maximum duration.
+    @inline(__always)
     var hasExpired: Bool {
         guard let expiry else { return false }
         return pool.dispatcher.approximateMonotonicTime >= expiry
