@@ -66,6 +66,9 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
     @exclusivity(unchecked) private var storedDelegate: (any HTTP1ServerCodecDelegate)?
     /// Answer `Expect: 100-continue` with `100 Continue` when the head arrives. Dispatcher thread.
     @exclusivity(unchecked) public var sendsContinueAutomatically = true
+    /// False: every response is the connection's last (it says `Connection: close`), as for a
+    /// connection accepted while the server drains. Dispatcher thread.
+    @exclusivity(unchecked) public var keepsAlive = true
     /// Close the connection after this long without a request in progress (nil: never). Dispatcher thread.
     @exclusivity(unchecked) public var idleTimeout: Duration? {
         didSet { armIdleTimerIfIdle() }
@@ -296,7 +299,7 @@ public final class HTTP1ServerCodec: ReadFilter, ConnectionCallbacks {
         requestComplete = false
         responseStarted = false
         responseComplete = false
-        closeAfterResponse = !head.keepAlive || draining
+        closeAfterResponse = !head.keepAlive || draining || !keepsAlive
         requestMethod = head.method
         requestVersion = head.version
         requestIsUpgrade = head.isUpgrade

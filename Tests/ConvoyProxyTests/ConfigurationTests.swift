@@ -120,7 +120,7 @@ struct ConfigurationTests {
     func bootstrap() throws {
         let defaults = try ProxyConfiguration.parse(Self.canary).bootstrap
         #expect(defaults.adminAddress == SocketAddress(ip: "127.0.0.1", port: 15000))
-        #expect(defaults.drainDuration == .seconds(5))
+        #expect(defaults.drainDuration == .seconds(5) && defaults.minimumDrainDuration == .zero)
         #expect(defaults.requestLimits.maxHeadBytes == 60 * 1024)
         let text = Self.canary + """
 
@@ -133,9 +133,17 @@ struct ConfigurationTests {
               accessLog: {path: /dev/stdout, format: json}
               limits: {maxRequestHeadersKb: 96, maxRequestHeaders: 200}
               drainDuration: 10s
+              minimumDrainDuration: 3s
               timeouts: {requestHeaders: 5s, streamIdle: 0s}
             """
         let bootstrap = try ProxyConfiguration.parse(text).bootstrap
+        #expect(bootstrap.minimumDrainDuration == .seconds(3))
+        do {
+            _ = try ProxyConfiguration.parse(text.replacingOccurrences(of: "minimumDrainDuration: 3s", with: "minimumDrainDuration: 11s"))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.errors.contains { $0.message.contains("longer than drainDuration") && $0.line > 0 })
+        }
         #expect(bootstrap.adminAddress == SocketAddress(ip: "127.0.0.1", port: 9901))
         #expect(bootstrap.concurrency == 3)
         #expect(bootstrap.accessLog == .init(path: "/dev/stdout", format: .json))

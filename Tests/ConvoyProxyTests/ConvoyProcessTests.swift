@@ -198,6 +198,42 @@ struct ConvoyProcessTests {
         #expect(process.output.contains("draining for up to 30"))
     }
 
+    @Test("with minimumDrainDuration, SIGTERM keeps accepting: a new connection gets one response with Connection: close, idle ones close, /ready is 503")
+    func drainKeepsAccepting() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let http = Self.slowRoute.replacingOccurrences(of: "DELAY", with: "1s")
+        let (process, address, admin) = try startConvoy(
+            ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http), bootstrap: "  drainDuration: 120s\n  minimumDrainDuration: 60s")
+        let idle = try BlockingHTTPClient(address)
+        #expect(try idle.request("GET", "/warm").status == 200)
+        process.signal(SIGTERM)
+        #expect(eventually { (try? BlockingHTTPClient(admin).request("GET", "/ready").status) == 503 }, "draining")
+        #expect(throws: (any Error).self, "the idle keep-alive connection is closed") { try idle.readResponse() }
+        let late = try BlockingHTTPClient(address)
+        let response = try late.request("GET", "/late")
+        #expect(response.status == 200 && response.text == "v1 GET /late\n", "still accepting")
+        #expect(response.header("connection") == "close")
+        #expect(eventually { late.isClosedByServer() })
+        #expect(process.output.contains("accepting for the first 60"))
+        process.signal(SIGTERM)
+        #expect(process.wait() == 0, "\(process.output)")
+    }
+
+    @Test("after minimumDrainDuration new connections are refused, and convoy exits 0 once none is open")
+    func drainStopsListeningAfterTheMinimum() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let http = Self.slowRoute.replacingOccurrences(of: "DELAY", with: "1s")
+        let (process, address, _) = try startConvoy(
+            ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: http), bootstrap: "  drainDuration: 60s\n  minimumDrainDuration: 1s")
+        process.signal(SIGTERM)
+        #expect(process.wait() == 0, "\(process.output)")
+        #expect(process.output.contains("minimum drain time is up"))
+        #expect(!process.output.contains("drain time is up; closing"), "left before the deadline")
+        #expect((try? BlockingHTTPClient(address)) == nil)
+    }
+
     @Test("a second SIGTERM during the drain exits at once")
     func secondSignal() throws {
         let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))

@@ -38,6 +38,12 @@ public struct BootstrapSettings: Sendable {
     public var requestLimits = HTTP1ParserLimits.requests
     /// How long a graceful drain waits for in-flight requests (default 5 s). Any thread.
     public var drainDuration: Duration = .seconds(5)
+    /// How long a graceful drain keeps accepting connections before it stops listening (default
+    /// 0: at once, as nginx does). Meanwhile every response closes its connection and the process
+    /// does not exit. In Kubernetes, set it to the time endpoint removal takes to reach every
+    /// client, so none of them meets a refused connection (Istio's `MINIMUM_DRAIN_DURATION`).
+    /// Any thread.
+    public var minimumDrainDuration: Duration = .zero
     /// A request's head must arrive within this (nginx's `client_header_timeout`, 60 s). Any thread.
     public var requestHeadersTimeout: Duration? = .seconds(60)
     /// A request with no activity either way for this long gets 408 or is reset (Envoy's 5 min). Any thread.
@@ -78,7 +84,7 @@ public struct BootstrapSettings: Sendable {
     /// order, for the checks that need the rest of the configuration.
     init(_ document: ConfigDocument, healthCheckNodes: inout [ConfigNode]) {
         let spec = document.spec
-        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "timeouts", "connectionBufferLimitBytes", "healthChecks", "tracing"]) else { return }
+        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "minimumDrainDuration", "timeouts", "connectionBufferLimitBytes", "healthChecks", "tracing"]) else { return }
         if let admin = fields["admin"]?.fields(["address"]), let node = admin["address"], let text = node.string() {
             if let address = SocketAddress(text) { adminAddress = address } else { node.error("'\(text)' is not an address (e.g. 127.0.0.1:15000)") }
         }
@@ -110,6 +116,10 @@ public struct BootstrapSettings: Sendable {
             if let length = limits["maxUriLength"]?.int(in: 16...1_048_576) { requestLimits.maxTargetLength = length }
         }
         if let value = fields["drainDuration"]?.duration(minimum: .zero) { drainDuration = value }
+        if let node = fields["minimumDrainDuration"], let value = node.duration(minimum: .zero) {
+            minimumDrainDuration = value
+            if value > drainDuration { node.error("longer than drainDuration (\(drainDuration)), the drain's deadline") }
+        }
         if let timeouts = fields["timeouts"]?.fields(["requestHeaders", "streamIdle", "connectionIdle"]) {
             if let node = timeouts["requestHeaders"], let value = node.duration(minimum: .zero) { requestHeadersTimeout = value == .zero ? nil : value }
             if let node = timeouts["streamIdle"], let value = node.duration(minimum: .zero) { streamIdleTimeout = value == .zero ? nil : value }

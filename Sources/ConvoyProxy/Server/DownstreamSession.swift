@@ -277,6 +277,11 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         codec.shutdownNotice()
     }
 
+    /// A connection accepted while the server drains: each response is its last.
+    func closeAfterEveryResponse() {
+        codec.keepsAlive = false
+    }
+
     // MARK: - Request from downstream
 
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {

@@ -156,24 +156,17 @@ public final class ProxyServer {
         pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         let main = try Dispatcher(name: "main_thread")
         try start()
-        // The first SIGTERM or SIGINT drains: no new connections, every connection closes after
-        // its current response, and the process exits once none is left or drainDuration has
-        // passed. A second signal exits at once.
+        // The first SIGTERM or SIGINT drains: every connection closes after its current
+        // response; new connections are accepted (and served one request each) for
+        // minimumDrainDuration, then refused; the process exits once none is left after that, or
+        // when drainDuration has passed. A second signal exits at once.
         var draining = false
         let deadline = try TimerEvent(dispatcher: main) { [logger] in
             logger.warning("drain time is up; closing the connections still open")
             main.exit()
         }
-        let stop = { [unowned self, logger] in
-            if draining {
-                logger.info("second signal; stopping now")
-                return main.exit()
-            }
-            draining = true
-            let duration = self.configuration.bootstrap.drainDuration
-            logger.info("signal received; draining for up to \(duration)")
-            self.admin?.routes.markDraining()
-            deadline.enable(after: duration)
+        let stopListening = try TimerEvent(dispatcher: main) { [unowned self, logger] in
+            logger.info("minimum drain time is up; no new connections")
             let remaining = Countdown(self.workers.count)
             for worker in self.workers {
                 worker.dispatcher.post {
@@ -184,6 +177,22 @@ public final class ProxyServer {
                     }
                 }
             }
+        }
+        let stop = { [unowned self, logger] in
+            if draining {
+                logger.info("second signal; stopping now")
+                return main.exit()
+            }
+            draining = true
+            let bootstrap = self.configuration.bootstrap
+            let accepting = bootstrap.minimumDrainDuration > .zero ? ", accepting for the first \(bootstrap.minimumDrainDuration)" : ""
+            logger.info("signal received; draining for up to \(bootstrap.drainDuration)\(accepting)")
+            self.admin?.routes.markDraining()
+            deadline.enable(after: bootstrap.drainDuration)
+            if bootstrap.minimumDrainDuration > .zero {
+                for worker in self.workers { worker.dispatcher.post { worker.value.drainKeepingListeners() } }
+            }
+            stopListening.enable(after: bootstrap.minimumDrainDuration)
         }
         let interrupt = try SignalEvent(dispatcher: main, signal: SIGINT, stop)
         let terminate = try SignalEvent(dispatcher: main, signal: SIGTERM, stop)

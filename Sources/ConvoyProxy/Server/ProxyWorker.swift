@@ -68,6 +68,8 @@ public final class ProxyWorker {
     @exclusivity(unchecked) private var accessLogFlush: ScheduledCallback?
     /// Set while draining: called once when the last downstream connection has closed.
     @exclusivity(unchecked) private var onDrained: (() -> Void)?
+    /// Set by ``drainKeepingListeners()``: connections accepted from then on carry one request.
+    @exclusivity(unchecked) private var drainingWhileAccepting = false
     /// Mirrored requests in flight, kept alive here until they end.
     @exclusivity(unchecked) private var mirrors: [ObjectIdentifier: MirrorStream] = [:]
 
@@ -272,6 +274,7 @@ public final class ProxyWorker {
     private func startSession(_ connection: Connection, slot: ListenerSlot) {
         let session = DownstreamSession(worker: self, connection: connection, slot: slot)
         sessions[ObjectIdentifier(session)] = session
+        if drainingWhileAccepting { session.closeAfterEveryResponse() }
         connection.initializeReadFilters()
     }
 
@@ -299,7 +302,7 @@ public final class ProxyWorker {
     /// it, and the session is then forgotten. The socket is closed at `closeAt` unless the client
     /// sends something first, which makes a new session for it.
     func park(_ session: DownstreamSession, connection: Connection, slot: ListenerSlot, closeAt: MonotonicInstant?) -> Bool {
-        guard onDrained == nil else { return false }
+        guard onDrained == nil, !drainingWhileAccepting else { return false }
         if park == nil {
             park = try? ConnectionPark(
                 dispatcher: dispatcher,
@@ -319,6 +322,16 @@ public final class ProxyWorker {
             self.onDrained = nil
             onDrained()
         }
+    }
+
+    /// The first phase of a graceful drain with a `minimumDrainDuration`: the listeners stay open,
+    /// idle connections close, busy ones after their current response, and those accepted from
+    /// now on after their first (each response says `Connection: close`). ``drain(_:)`` ends it.
+    /// Worker thread.
+    public func drainKeepingListeners() {
+        drainingWhileAccepting = true
+        park?.closeAll()
+        for session in Array(sessions.values) { session.drain() }
     }
 
     /// Graceful drain: stops accepting, closes idle connections, lets each busy one finish its
