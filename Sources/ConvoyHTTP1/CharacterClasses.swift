@@ -78,6 +78,25 @@ func isFieldValueByte(_ byte: UInt8) -> Bool {
     (byte >= 0x20 && byte != 0x7F) || byte == asciiTab
 }
 
+/// True when `[start, end)` holds a `.` or a `%`, looking eight bytes at a time: a target
+/// without either has no dot segment to normalize, encoded or not.
+@inline(__always)
+func containsDotOrPercent(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
+    var index = start
+    while index + 8 <= end {
+        let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
+        let dots = word ^ (ones &* 0x2E), percents = word ^ (ones &* 0x25)
+        // A zero byte in either marks a match (exact: borrows only follow a real zero byte).
+        if ((dots &- ones) & ~dots | (percents &- ones) & ~percents) & highBits != 0 { return true }
+        index += 8
+    }
+    while index < end {
+        if bytes[index] == 0x2E || bytes[index] == 0x25 { return true }
+        index += 1
+    }
+    return false
+}
+
 /// True when `[start, end)` holds only visible ASCII (0x21–0x7E), as a request-target must.
 @inline(__always)
 func isVisibleASCII(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {

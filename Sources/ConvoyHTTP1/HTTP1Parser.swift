@@ -434,6 +434,7 @@ public struct HTTP1Parser {
         }
         storage.lineTextStart = Int32(truncatingIfNeeded: targetStart)
         storage.lineTextLength = Int32(truncatingIfNeeded: targetEnd &- targetStart)
+        storage.targetMayHoldDotOrEscape = containsDotOrPercent(bytes, from: targetStart, to: targetEnd)
         try parseFields(fromLine: 1)
         noteHopByHopFields()
 

@@ -38,6 +38,10 @@ public struct HTTPRequestHead {
         set { headers.setLineText(newValue) }
     }
 
+    /// False when the parsed target has neither `.` nor `%`, so no path normalization can change
+    /// it (a set or built target: true). The owning thread.
+    public var targetMayHoldDotOrEscape: Bool { headers.storage.targetMayHoldDotOrEscape }
+
     /// Calls `body` with the target's bytes, valid only during the call. The owning thread.
     public func withTargetBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try body(headers.storage.bufferPointer(start: headers.storage.lineTextStart, length: headers.storage.lineTextLength))

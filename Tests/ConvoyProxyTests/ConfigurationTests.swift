@@ -121,6 +121,7 @@ struct ConfigurationTests {
         let defaults = try ProxyConfiguration.parse(Self.canary).bootstrap
         #expect(defaults.adminAddress == SocketAddress(ip: "127.0.0.1", port: 15000))
         #expect(defaults.drainDuration == .seconds(5) && defaults.minimumDrainDuration == .zero)
+        #expect(defaults.pathNormalization == .base, "Istio's default")
         #expect(defaults.requestLimits.maxHeadBytes == 60 * 1024)
         let text = Self.canary + """
 
@@ -134,10 +135,18 @@ struct ConfigurationTests {
               limits: {maxRequestHeadersKb: 96, maxRequestHeaders: 200}
               drainDuration: 10s
               minimumDrainDuration: 3s
+              pathNormalization: {normalization: DECODE_AND_MERGE_SLASHES}
               timeouts: {requestHeaders: 5s, streamIdle: 0s}
             """
         let bootstrap = try ProxyConfiguration.parse(text).bootstrap
         #expect(bootstrap.minimumDrainDuration == .seconds(3))
+        #expect(bootstrap.pathNormalization == .decodeAndMergeSlashes)
+        do {
+            _ = try ProxyConfiguration.parse(text.replacingOccurrences(of: "DECODE_AND_MERGE_SLASHES", with: "TIDY"))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.errors.contains { $0.message.contains("unknown value 'TIDY'") && $0.line > 0 })
+        }
         do {
             _ = try ProxyConfiguration.parse(text.replacingOccurrences(of: "minimumDrainDuration: 3s", with: "minimumDrainDuration: 11s"))
             Issue.record("expected an error")

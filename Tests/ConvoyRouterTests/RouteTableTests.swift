@@ -170,6 +170,31 @@ struct RouteMatchingTests {
         #expect(failures.withLock { $0 } == 0)
     }
 
+    @Test("path normalization: dot segments resolved (also %2e), slashes merged and %2F/%5C decoded when asked, the query never touched")
+    func pathNormalization() {
+        func normalize(_ target: String, _ mode: PathNormalization = .base) -> String? {
+            Array(target.utf8).withUnsafeBytes { mode.normalized($0) }
+        }
+        #expect(normalize("/a/b/../c") == "/a/c")
+        #expect(normalize("/a/./b") == "/a/b")
+        #expect(normalize("/../a") == "/a", "nothing above the root")
+        #expect(normalize("/a/b/..") == "/a/")
+        #expect(normalize("/a/b/.") == "/a/b/")
+        #expect(normalize("/.") == "/" && normalize("/%2e") == "/")
+        #expect(normalize("/public/%2e%2E/admin") == "/admin")
+        #expect(normalize("/public/.%2e/admin") == "/admin" && normalize("/public/%2E./admin") == "/admin")
+        #expect(normalize("/a/b/../c?x=/../y") == "/a/c?x=/../y")
+        #expect(normalize("/a%2Fb/../c") == "/c", "an encoded slash is not a separator in BASE")
+        for unchanged in ["/", "/index.html", "/a/...b/.c", "/a//b", "/a?b=/../c", "*", "example.com:443", "/a%20b"] {
+            #expect(normalize(unchanged) == nil, "\(unchanged)")
+        }
+        #expect(normalize("/a//b///c", .mergeSlashes) == "/a/b/c")
+        #expect(normalize("//a/./b//", .mergeSlashes) == "/a/b/")
+        #expect(normalize("/a%2Fb/../c", .decodeAndMergeSlashes) == "/a/c")
+        #expect(normalize("/a%2f%2F%5cb", .decodeAndMergeSlashes) == "/a/\\b")
+        #expect(normalize("/a/../b", .none) == nil)
+    }
+
     @Test("header mutations: remove, then set, then add")
     func headerMutation() {
         var headers: HTTPHeaders = ["Host": "a", "x-old": "1", "x-set": "old"]

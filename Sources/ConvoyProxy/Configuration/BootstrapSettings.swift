@@ -44,6 +44,9 @@ public struct BootstrapSettings: Sendable {
     /// client, so none of them meets a refused connection (Istio's `MINIMUM_DRAIN_DURATION`).
     /// Any thread.
     public var minimumDrainDuration: Duration = .zero
+    /// How request paths are normalized before routing (Istio's MeshConfig `pathNormalization`;
+    /// default `BASE`, dot segments resolved). Any thread.
+    public var pathNormalization: PathNormalization = .base
     /// A request's head must arrive within this (nginx's `client_header_timeout`, 60 s). Any thread.
     public var requestHeadersTimeout: Duration? = .seconds(60)
     /// A request with no activity either way for this long gets 408 or is reset (Envoy's 5 min). Any thread.
@@ -84,7 +87,7 @@ public struct BootstrapSettings: Sendable {
     /// order, for the checks that need the rest of the configuration.
     init(_ document: ConfigDocument, healthCheckNodes: inout [ConfigNode]) {
         let spec = document.spec
-        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "minimumDrainDuration", "timeouts", "connectionBufferLimitBytes", "healthChecks", "tracing"]) else { return }
+        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "minimumDrainDuration", "timeouts", "connectionBufferLimitBytes", "healthChecks", "tracing", "pathNormalization"]) else { return }
         if let admin = fields["admin"]?.fields(["address"]), let node = admin["address"], let text = node.string() {
             if let address = SocketAddress(text) { adminAddress = address } else { node.error("'\(text)' is not an address (e.g. 127.0.0.1:15000)") }
         }
@@ -126,6 +129,15 @@ public struct BootstrapSettings: Sendable {
             if let node = timeouts["connectionIdle"], let value = node.duration(minimum: .zero) { connectionIdleTimeout = value == .zero ? nil : value }
         }
         if let value = fields["connectionBufferLimitBytes"]?.int(in: 16384...(1 << 30)) { connectionBufferLimit = value }
+        if let node = fields["pathNormalization"]?.fields(["normalization"])?["normalization"], let mode = node.string() {
+            switch mode {
+            case "NONE": pathNormalization = .none
+            case "BASE", "DEFAULT": pathNormalization = .base
+            case "MERGE_SLASHES": pathNormalization = .mergeSlashes
+            case "DECODE_AND_MERGE_SLASHES": pathNormalization = .decodeAndMergeSlashes
+            default: node.error("unknown value '\(mode)': use NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES")
+            }
+        }
         if let tracing = fields["tracing"]?.fields(["newSpanPerHop"]), let value = tracing["newSpanPerHop"]?.bool() {
             newSpanPerHop = value
         }

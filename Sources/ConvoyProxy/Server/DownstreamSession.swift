@@ -285,6 +285,11 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     // MARK: - Request from downstream
 
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {
+        let normalization = worker.pathNormalization
+        if normalization != .none, head.targetMayHoldDotOrEscape || normalization != .base,
+           let normalized = head.withTargetBytes({ normalization.normalized($0) }) {
+            head.target = normalized  // what routes match and what goes upstream, as in Envoy
+        }
         streamActive = true
         requestComplete = false
         responseStarted = false

@@ -30,6 +30,8 @@ public final class ProxyWorker {
     /// The downstream timeouts of the current configuration in nanoseconds (0: off), so sessions
     /// add them to instants without `Duration` arithmetic on every request.
     @exclusivity(unchecked) private(set) var timeoutNanoseconds = DownstreamTimeouts()
+    /// The current configuration's path normalization, read by sessions on every request.
+    @exclusivity(unchecked) private(set) var pathNormalization = PathNormalization.base
 
     struct DownstreamTimeouts {
         var connectionIdle: UInt64 = 0
@@ -84,6 +86,7 @@ public final class ProxyWorker {
         self.dispatcher = dispatcher
         self.configuration = configuration
         timeoutNanoseconds = DownstreamTimeouts(configuration.bootstrap)
+        pathNormalization = configuration.bootstrap.pathNormalization
         self.logger = logger
         clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
         for (listenerConfig, address) in zip(configuration.listeners, addresses) {
@@ -136,6 +139,7 @@ public final class ProxyWorker {
         slots = newSlots
         self.configuration = configuration
         timeoutNanoseconds = DownstreamTimeouts(configuration.bootstrap)
+        pathNormalization = configuration.bootstrap.pathNormalization
         clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
         healthChecker?.update(clusters: clusters)
         drainUnusedPools()
