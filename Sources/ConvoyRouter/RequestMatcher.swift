@@ -38,6 +38,8 @@ public struct RequestMatcher: Sendable {
     public var queryParameters: [FieldCondition] = []
     /// The listener port the request must have arrived on. Any thread.
     public var port: UInt16?
+    /// Requests this block matches are counted under this name (Istio's `statPrefix`). Any thread.
+    public var statPrefix: String?
 
     /// A block that matches every request until conditions are set. Any thread.
     public init(name: String? = nil) {

@@ -26,6 +26,8 @@ public final class Route: Sendable {
     public let responseHeaders: HeaderMutation
     /// Cross-origin requests (nil: no CORS handling). Any thread.
     public let cors: CorsPolicy?
+    /// Some match block names a `statPrefix`. Any thread.
+    public let hasStatPrefixes: Bool
 
     /// A route. Any thread.
     public init(
@@ -45,6 +47,13 @@ public final class Route: Sendable {
         self.requestHeaders = requestHeaders
         self.responseHeaders = responseHeaders
         self.cors = cors
+        hasStatPrefixes = matchers.contains { $0.statPrefix != nil }
+    }
+
+    /// The `statPrefix` of the first match block that takes `request` (nil: none, or it names
+    /// none). Matches again, so callers ask only when ``hasStatPrefixes``. The request's thread.
+    public func statPrefix(for request: RouteRequest) -> String? {
+        matchers.first { $0.matches(request) }?.statPrefix
     }
 
     /// Whether the route takes `request`, and if so how many path bytes a prefix `uri` matcher

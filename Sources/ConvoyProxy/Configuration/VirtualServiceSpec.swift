@@ -261,11 +261,10 @@ struct VirtualServiceSpec {
 
     private static func requestMatcher(_ node: ConfigNode) -> RequestMatcher? {
         guard let fields = node.fields(
-            ["name", "uri", "scheme", "method", "authority", "headers", "withoutHeaders", "queryParams", "port", "ignoreUriCase"],
+            ["name", "uri", "scheme", "method", "authority", "headers", "withoutHeaders", "queryParams", "port", "ignoreUriCase", "statPrefix"],
             notApplied: ["sourceLabels": "it selects sidecars by workload label; a gateway has none",
                          "sourceNamespace": "it selects sidecars by namespace; a gateway has none",
-                         "gateways": "per-match gateways are not supported; split the rule into VirtualServices per gateway",
-                         "statPrefix": "per-route stats arrive with the operations work (issue 7)"])
+                         "gateways": "per-match gateways are not supported; split the rule into VirtualServices per gateway"])
         else { return nil }
         let ignoreCase = fields["ignoreUriCase"]?.bool() ?? false
         var matcher = RequestMatcher(name: fields["name"]?.string())
@@ -277,6 +276,7 @@ struct VirtualServiceSpec {
         matcher.withoutHeaders = fields["withoutHeaders"].map { conditions($0, lowercaseNames: true) } ?? []
         matcher.queryParameters = fields["queryParams"].map { conditions($0, lowercaseNames: false) } ?? []
         matcher.port = fields["port"]?.port()
+        matcher.statPrefix = fields["statPrefix"]?.string()
         return matcher
     }
 

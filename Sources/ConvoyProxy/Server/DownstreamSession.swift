@@ -76,6 +76,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     /// The request's `Origin`, when the route's CORS policy allows it: its response gets the
     /// policy's fields.
     @exclusivity(unchecked) private var corsOrigin: String?
+    /// The `statPrefix` the stream is counted under, when its route's match names one.
+    @exclusivity(unchecked) private var routeStatName: String?
 
     @exclusivity(unchecked) private var routeTimer: DeadlineTimer?
 
@@ -316,6 +318,10 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         let route = table[selection]
         self.route = route
         logEntry?.routeName = route.name
+        if route.hasStatPrefixes, let name = route.statPrefix(for: request) {
+            routeStatName = name
+            worker.count { $0.routes[name, default: RouteStats()].requests += 1 }
+        }
         switch route.action {
         case .directResponse(let status, let body):
             reply(status, String(decoding: body, as: UTF8.self), contentType: body.isEmpty ? nil : "text/plain")
@@ -786,6 +792,19 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         responseCounted = true
         logEntry?.status = status
         worker.count { $0.responsesByClass[Self.statusClass(status)] += 1 }
+        if routeStatName != nil { countRouteResponse(status) }
+    }
+
+    @inline(never)
+    private func countRouteResponse(_ status: Int) {
+        guard let name = routeStatName else { return }
+        worker.count { $0.routes[name]?.responsesByClass[Self.statusClass(status)] += 1 }
+    }
+
+    @inline(never)
+    private func recordRouteDuration(from start: MonotonicInstant, to end: MonotonicInstant) {
+        guard let name = routeStatName else { return }
+        worker.count { $0.routes[name]?.requestDuration.record(from: start, to: end) }
     }
 
     /// Tells the cluster's outlier detection how the current try went.
@@ -972,6 +991,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             responseCounted = false
             let start = streamStart, now = dispatcher.approximateMonotonicTime
             worker.count { $0.requestDuration.record(from: start, to: now) }
+            if routeStatName != nil { recordRouteDuration(from: start, to: now) }
         }
         if let entry = logEntry {
             logEntry = nil
@@ -1010,6 +1030,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         pendingTrailers = nil
         pool = nil
         if corsOrigin != nil { corsOrigin = nil }
+        if routeStatName != nil { routeStatName = nil }
         if upgradeProtocol != nil {  // rare: no release of the field on every request
             upgradeProtocol = nil
             tunnelOpen = false

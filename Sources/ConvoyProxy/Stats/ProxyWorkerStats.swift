@@ -70,6 +70,8 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     public var upstreamResponseTime = LatencyHistogram()
     /// Loop iterations of the worker's dispatcher (filled in on read). Any thread.
     public var loopIterations: UInt64 = 0
+    /// Per `statPrefix`: the counters of the routes that name one. Any thread.
+    public var routes: [String: RouteStats] = [:]
     /// Per listener (configured address): connections accepted and open (filled in on read). Any thread.
     public var listeners: [String: ListenerCounts] = [:]
 

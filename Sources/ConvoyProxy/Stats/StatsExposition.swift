@@ -16,8 +16,8 @@ public struct StatsExposition: Sendable {
         public let kind: Kind
         /// Label sets and values (counters and gauges). Any thread.
         public var samples: [(labels: [(String, String)], value: Double)] = []
-        /// The histogram (histograms). Any thread.
-        public var histogram: LatencyHistogram?
+        /// Label sets and histograms (histograms). Any thread.
+        public var histograms: [(labels: [(String, String)], histogram: LatencyHistogram)] = []
     }
 
     /// The families, in print order. Any thread.
@@ -105,11 +105,28 @@ public struct StatsExposition: Sendable {
             workers.enumerated().map { ([("worker", "\($0.offset)")], Double($0.element.loopIterations)) })
 
         var requestDuration = Family(name: "convoy_request_duration_seconds", help: "From a request head's arrival to its response's end.", kind: .histogram)
-        requestDuration.histogram = workers.reduce(LatencyHistogram()) { $0 + $1.requestDuration }
+        requestDuration.histograms = [([], workers.reduce(LatencyHistogram()) { $0 + $1.requestDuration })]
         families.append(requestDuration)
         var upstreamTime = Family(name: "convoy_upstream_response_time_seconds", help: "From a request head going upstream to the response head, per try.", kind: .histogram)
-        upstreamTime.histogram = workers.reduce(LatencyHistogram()) { $0 + $1.upstreamResponseTime }
+        upstreamTime.histograms = [([], workers.reduce(LatencyHistogram()) { $0 + $1.upstreamResponseTime })]
         families.append(upstreamTime)
+
+        // Routes whose match names a statPrefix (opt-in, so the series stay few).
+        var routes: [String: RouteStats] = [:]
+        for worker in workers {
+            for (name, stats) in worker.routes { routes[name] = (routes[name] ?? RouteStats()) + stats }
+        }
+        let routeNames = routes.keys.sorted()
+        add("convoy_route_requests_total", .counter, "Requests taken by routes whose match names a statPrefix, by that prefix.",
+            routeNames.map { ([("route", $0)], Double(routes[$0]!.requests)) })
+        var routeResponses: [(labels: [(String, String)], value: Double)] = []
+        for name in routeNames {
+            for index in 0..<5 { routeResponses.append(([("route", name), ("code_class", "\(index + 1)xx")], Double(routes[name]!.responsesByClass[index]))) }
+        }
+        add("convoy_route_responses_total", .counter, "Responses sent downstream, by statPrefix and status class.", routeResponses)
+        var routeDuration = Family(name: "convoy_route_request_duration_seconds", help: "From a request head's arrival to its response's end, by statPrefix.", kind: .histogram)
+        routeDuration.histograms = routeNames.map { ([("route", $0)], routes[$0]!.requestDuration) }
+        families.append(routeDuration)
     }
 
     /// The Prometheus text exposition format (version 0.0.4). Any thread.
@@ -117,15 +134,15 @@ public struct StatsExposition: Sendable {
         var text = ""
         for family in families {
             text += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.kind.rawValue)\n"
-            if let histogram = family.histogram {
+            for (labels, histogram) in family.histograms {
                 var cumulative: UInt64 = 0
                 for (index, bound) in LatencyHistogram.bounds.enumerated() {
                     cumulative += histogram.counts[index]
-                    text += "\(family.name)_bucket{le=\"\(Self.number(bound))\"} \(cumulative)\n"
+                    text += "\(family.name)_bucket\(Self.labels(labels + [("le", Self.number(bound))])) \(cumulative)\n"
                 }
-                text += "\(family.name)_bucket{le=\"+Inf\"} \(histogram.count)\n"
-                text += "\(family.name)_sum \(Self.number(histogram.sum))\n\(family.name)_count \(histogram.count)\n"
-                continue
+                text += "\(family.name)_bucket\(Self.labels(labels + [("le", "+Inf")])) \(histogram.count)\n"
+                text += "\(family.name)_sum\(Self.labels(labels)) \(Self.number(histogram.sum))\n"
+                text += "\(family.name)_count\(Self.labels(labels)) \(histogram.count)\n"
             }
             for sample in family.samples {
                 text += family.name + Self.labels(sample.labels) + " " + Self.number(sample.value) + "\n"
@@ -149,10 +166,11 @@ public struct StatsExposition: Sendable {
     private var flattened: [(name: String, value: Double)] {
         var result: [(name: String, value: Double)] = []
         for family in families {
-            if let histogram = family.histogram {
-                result.append((family.name + "_count", Double(histogram.count)))
-                result.append((family.name + "_sum", histogram.sum))
-                continue
+            for (labels, histogram) in family.histograms {
+                let suffix = labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                let labelText = suffix.isEmpty ? "" : "{\(suffix)}"
+                result.append((family.name + "_count" + labelText, Double(histogram.count)))
+                result.append((family.name + "_sum" + labelText, histogram.sum))
             }
             for sample in family.samples {
                 let suffix = sample.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
