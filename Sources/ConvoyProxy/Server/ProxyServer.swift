@@ -155,7 +155,6 @@ public final class ProxyServer {
         for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, signal) }
         pthread_sigmask(SIG_UNBLOCK, &handled, nil)
         let main = try Dispatcher(name: "main_thread")
-        try start()
         // The first SIGTERM or SIGINT drains: every connection closes after its current
         // response; new connections are accepted (and served one request each) for
         // minimumDrainDuration, then refused; the process exits once none is left after that, or
@@ -201,6 +200,10 @@ public final class ProxyServer {
             logger.info("SIGHUP: reloading")
             _ = reloader.reload()
         }
+        // Only now, with the signal events in place: a SIGTERM that arrives as soon as the
+        // listeners are open (an orchestrator stopping a pod that just started) drains like any
+        // other instead of killing the process.
+        try start()
         // DNS clusters are re-resolved at the shortest refresh among them (of the configuration
         // at start; a reload that adds DNS clusters gets them refreshed at that pace, or 5 s).
         var refresh: TimerEvent?
