@@ -100,7 +100,9 @@ struct ConfigurationBuilder {
                     let domains = Self.domains(serviceHosts: service.hosts, serverHosts: server.hosts)
                     if domains.isEmpty { continue }
                     attached = true
-                    for domain in domains { listeners[address.description]!.append(routes, for: domain) }
+                    for domain in domains {
+                        listeners[address.description]!.append(server.httpsRedirect ? [Self.httpsRedirectRoute] : routes, for: domain)
+                    }
                 }
                 if !attached {
                     (service.gatewaysNode ?? service.node).error(
@@ -136,6 +138,11 @@ struct ConfigurationBuilder {
             bootstrap: bootstrap, listeners: built, clusters: clusterList,
             warnings: diagnostics.all.filter { $0.severity == .warning })
     }
+
+    /// A Gateway server's `tls.httpsRedirect`: every request gets a 301 to the same host (without
+    /// a port) and target over `https`, as Envoy's `require_tls: ALL` answers.
+    private static let httpsRedirectRoute = Route(
+        name: "https-redirect", action: .redirect(Redirect(derivedPort: .protocolDefault, scheme: "https", code: 301)))
 
     private func resolve(_ route: VirtualServiceSpec.HTTPRoute, clusters: inout ClusterRegistry) -> Route {
         let action: RouteAction

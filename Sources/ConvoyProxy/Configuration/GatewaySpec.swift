@@ -5,6 +5,8 @@ struct GatewaySpec {
         let port: UInt16
         let bind: String
         let hosts: [String]
+        /// `tls.httpsRedirect`: every request gets a 301 to its `https://` URL.
+        let httpsRedirect: Bool
         let node: ConfigNode
     }
 
@@ -24,8 +26,13 @@ struct GatewaySpec {
         var servers: [Server] = []
         for node in serverNodes {
             guard let server = node.fields(["port", "bind", "hosts", "name", "defaultEndpoint", "tls"]) else { continue }
-            if let tls = server["tls"] {
-                tls.error("TLS is not supported yet: convoy serves plain HTTP/1.1 on Gateway servers")
+            var httpsRedirect = false
+            if let tls = server["tls"], let tlsFields = tls.entries() {
+                // Only the redirect is plain HTTP; terminating TLS is not done here.
+                for entry in tlsFields where entry.key != "httpsRedirect" {
+                    entry.value.error("TLS is not supported yet: convoy serves plain HTTP/1.1 on Gateway servers (only 'httpsRedirect' is)")
+                }
+                httpsRedirect = tlsFields.first { $0.key == "httpsRedirect" }?.value.bool() ?? false
             }
             _ = server["name"]?.string()
             if let endpoint = server["defaultEndpoint"] {
@@ -57,7 +64,7 @@ struct GatewaySpec {
                 node.error("missing 'hosts' (use \"*\" for every host)")
             }
             if let portNumber, !hosts.isEmpty {
-                servers.append(Server(port: portNumber, bind: bind, hosts: hosts.map(Self.stripNamespace), node: node))
+                servers.append(Server(port: portNumber, bind: bind, hosts: hosts.map(Self.stripNamespace), httpsRedirect: httpsRedirect, node: node))
             }
         }
         self.name = document.name
