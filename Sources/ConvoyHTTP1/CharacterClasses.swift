@@ -78,23 +78,31 @@ func isFieldValueByte(_ byte: UInt8) -> Bool {
     (byte >= 0x20 && byte != 0x7F) || byte == asciiTab
 }
 
-/// True when `[start, end)` holds a `.` or a `%`, looking eight bytes at a time: a target
-/// without either has no dot segment to normalize, encoded or not.
+/// Checks a request target in one pass, eight bytes at a time: whether it is all visible ASCII
+/// (0x21–0x7E), as a target must be, and whether it holds a `.` or a `%` (a target without either
+/// has no dot segment to normalize, encoded or not).
 @inline(__always)
-func containsDotOrPercent(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
+func scanTarget(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (isVisibleASCII: Bool, hasDotOrPercent: Bool) {
     var index = start
+    var found: UInt64 = 0
     while index + 8 <= end {
         let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
-        let dots = word ^ (ones &* 0x2E), percents = word ^ (ones &* 0x25)
+        let below = (word &- ones &* 0x21) & ~word & highBits
+        let above = ((word &+ ones &* 0x01) | word) & highBits
+        if below | above != 0 { return (false, false) }
         // A zero byte in either marks a match (exact: borrows only follow a real zero byte).
-        if ((dots &- ones) & ~dots | (percents &- ones) & ~percents) & highBits != 0 { return true }
+        let dots = word ^ (ones &* 0x2E), percents = word ^ (ones &* 0x25)
+        found |= ((dots &- ones) & ~dots | (percents &- ones) & ~percents) & highBits
         index += 8
     }
+    var tailFound = false
     while index < end {
-        if bytes[index] == 0x2E || bytes[index] == 0x25 { return true }
+        let byte = bytes[index]
+        if byte < 0x21 || byte > 0x7E { return (false, false) }
+        tailFound = tailFound || byte == 0x2E || byte == 0x25
         index += 1
     }
-    return false
+    return (true, found != 0 || tailFound)
 }
 
 /// True when `[start, end)` holds only visible ASCII (0x21–0x7E), as a request-target must.

@@ -428,13 +428,13 @@ public struct HTTP1Parser {
         let version = try parseVersion(bytes, at: lineEnd - 8)
         let targetEnd = lineEnd - 9
         guard targetEnd - targetStart <= limits.maxTargetLength else { throw HTTPParseError(.targetTooLong, offset: targetStart) }
-        guard isVisibleASCII(bytes, from: targetStart, to: targetEnd),
-              isValidTargetForm(bytes, from: targetStart, to: targetEnd, method: method) else {
+        let scan = scanTarget(bytes, from: targetStart, to: targetEnd)
+        guard scan.isVisibleASCII, isValidTargetForm(bytes, from: targetStart, to: targetEnd, method: method) else {
             throw HTTPParseError(.invalidTarget, offset: targetStart)
         }
         storage.lineTextStart = Int32(truncatingIfNeeded: targetStart)
         storage.lineTextLength = Int32(truncatingIfNeeded: targetEnd &- targetStart)
-        storage.targetMayHoldDotOrEscape = containsDotOrPercent(bytes, from: targetStart, to: targetEnd)
+        storage.targetMayHoldDotOrEscape = scan.hasDotOrPercent
         try parseFields(fromLine: 1)
         noteHopByHopFields()
 
