@@ -34,6 +34,18 @@ struct RequestParserTests {
                 }
             }
         }
+        // The same pass validates the target: a byte outside 0x21–0x7E anywhere is refused.
+        for length in 1...24 {
+            for position in 1...length {
+                for bad: UInt8 in [0x01, 0x7F, 0x80] {
+                    var bytes = Array("GET /".utf8) + [UInt8](repeating: 0x61, count: length) + Array(" HTTP/1.1\r\nHost: a\r\n\r\n".utf8)
+                    bytes[4 + position] = bad
+                    var parser = HTTP1Parser(role: .request)
+                    let failure = #expect(throws: HTTPParseError.self) { try parser.next(from: IOBuffer(bytes), body: IOBuffer()) }
+                    #expect(failure?.kind == .invalidTarget, "byte \(bad) at \(position) of \(length)")
+                }
+            }
+        }
         var head = HTTPRequestHead(method: .get, target: "/plain")
         #expect(head.targetMayHoldDotOrEscape, "a built head is not known to be clean")
         head.target = "/x"
