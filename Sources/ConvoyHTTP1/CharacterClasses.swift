@@ -83,9 +83,18 @@ func isFieldValueByte(_ byte: UInt8) -> Bool {
 /// has no dot segment to normalize, encoded or not).
 @inline(__always)
 func scanTarget(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (isVisibleASCII: Bool, hasDotOrPercent: Bool) {
-    var index = start
+    guard end - start >= 8 else {
+        var found = false
+        for index in start..<end {
+            let byte = bytes[index]
+            if byte < 0x21 || byte > 0x7E { return (false, false) }
+            if byte == 0x2E || byte == 0x25 { found = true }
+        }
+        return (true, found)
+    }
     var found: UInt64 = 0
-    while index + 8 <= end {
+    var index = start
+    while true {
         let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
         let below = (word &- ones &* 0x21) & ~word & highBits
         let above = ((word &+ ones &* 0x01) | word) & highBits
@@ -93,16 +102,12 @@ func scanTarget(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> 
         // A zero byte in either marks a match (exact: borrows only follow a real zero byte).
         let dots = word ^ (ones &* 0x2E), percents = word ^ (ones &* 0x25)
         found |= ((dots &- ones) & ~dots | (percents &- ones) & ~percents) & highBits
-        index += 8
+        if index + 8 == end { break }
+        // The last word overlaps the one before when the length is not a multiple of 8: its
+        // bytes are checked twice, which changes nothing.
+        index = min(index + 8, end - 8)
     }
-    var tailFound = false
-    while index < end {
-        let byte = bytes[index]
-        if byte < 0x21 || byte > 0x7E { return (false, false) }
-        tailFound = tailFound || byte == 0x2E || byte == 0x25
-        index += 1
-    }
-    return (true, found != 0 || tailFound)
+    return (true, found != 0)
 }
 
 /// True when `[start, end)` holds only visible ASCII (0x21–0x7E), as a request-target must.
