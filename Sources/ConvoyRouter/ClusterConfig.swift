@@ -31,13 +31,15 @@ public struct ClusterConfig: Sendable {
     public let outlierDetection: OutlierDetectionPolicy?
     /// Active health checking (nil: off). Any thread.
     public let healthCheck: HealthCheckPolicy?
+    /// Warm-up of endpoints that join (nil: none). Any thread.
+    public let slowStart: SlowStart?
 
     /// A cluster. Any thread.
     public init(
         serviceHost: String, port: UInt16, subset: String?, discovery: Discovery, endpoints: [EndpointConfig],
         loadBalancer: LoadBalancerPolicy = .leastRequest, connectionPool: ConnectionPoolSettings = ConnectionPoolSettings(),
         retryBudget: RetryBudget = RetryBudget(), outlierDetection: OutlierDetectionPolicy? = nil,
-        healthCheck: HealthCheckPolicy? = nil
+        healthCheck: HealthCheckPolicy? = nil, slowStart: SlowStart? = nil
     ) {
         name = Self.name(host: serviceHost, port: port, subset: subset)
         self.serviceHost = serviceHost
@@ -50,6 +52,7 @@ public struct ClusterConfig: Sendable {
         self.retryBudget = retryBudget
         self.outlierDetection = outlierDetection
         self.healthCheck = healthCheck
+        self.slowStart = slowStart
     }
 
     /// This cluster with `healthCheck` as its active health check. Any thread.
@@ -57,7 +60,7 @@ public struct ClusterConfig: Sendable {
         ClusterConfig(
             serviceHost: serviceHost, port: port, subset: subset, discovery: discovery, endpoints: endpoints,
             loadBalancer: loadBalancer, connectionPool: connectionPool, retryBudget: retryBudget,
-            outlierDetection: outlierDetection, healthCheck: healthCheck)
+            outlierDetection: outlierDetection, healthCheck: healthCheck, slowStart: slowStart)
     }
 
     /// Istio's cluster name for a host, port and subset. Any thread.

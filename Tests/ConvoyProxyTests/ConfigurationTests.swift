@@ -315,6 +315,28 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("load-balancer warmup: both spellings read, exclusive, and a warning where the policy cannot use it")
+    func warmup() throws {
+        func config(_ loadBalancer: String) -> String {
+            ProxyFixture.yaml(v1: SocketAddress(ip: "127.0.0.1", port: 9001)!, v2: SocketAddress(ip: "127.0.0.1", port: 9002)!,
+                              http: "  - route: [{destination: {host: catalog.test, subset: v1}}]",
+                              policy: "  trafficPolicy: {loadBalancer: \(loadBalancer)}")
+        }
+        let current = try ProxyConfiguration.parse(config("{simple: ROUND_ROBIN, warmup: {duration: 90s, minimumPercent: {value: 20}, aggression: {value: 2}}}"))
+        #expect(current.clusters[0].slowStart == SlowStart(window: .seconds(90), minimumPercent: 20, aggression: 2))
+        let legacy = try ProxyConfiguration.parse(config("{warmupDurationSecs: 30s}"))
+        #expect(legacy.clusters[0].slowStart == SlowStart(window: .seconds(30)), "least request by default, which warms up")
+        let random = try ProxyConfiguration.parse(config("{simple: RANDOM, warmupDurationSecs: 30s}"))
+        #expect(random.clusters[0].slowStart == nil)
+        #expect(random.warnings.contains { $0.message.contains("warm-up works with ROUND_ROBIN and LEAST_REQUEST only") })
+        do {
+            _ = try ProxyConfiguration.parse(config("{warmup: {duration: 30s}, warmupDurationSecs: 30s}"), file: "dr.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.errors.contains { $0.message.contains("'warmup' and 'warmupDurationSecs' are exclusive") && $0.line > 0 })
+        }
+    }
+
     @Test("invalid YAML is reported at its position")
     func invalidYAML() {
         do {

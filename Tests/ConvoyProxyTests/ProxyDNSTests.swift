@@ -1,3 +1,4 @@
+import ConvoyDispatcher
 import ConvoyNetwork
 import ConvoyProxy
 import ConvoyTestSupport
@@ -80,6 +81,42 @@ struct ProxyDNSTests {
             server.refreshDNS()
             #expect(eventually { (try? BlockingHTTPClient(address).request("GET", "/d").status) == 503 })
             #expect(eventually { server.workerStats().allSatisfy { $0.upstreamPools == 0 } }, "no address, no pool")
+        }
+    }
+
+    @Test("slow start: an address that joins gets 10 % of its share at first, half way through the window more, all of it after")
+    func slowStart() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let dns = FakeDNS()
+        dns.table.withLock { $0["orders.internal"] = [v1.address.port!] }
+        let config = Self.yaml(endpoint: "endpoints: [{address: orders.internal, ports: {http: 8080}}]") + """
+
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: orders}
+            spec:
+              host: orders.example.com
+              trafficPolicy:
+                loadBalancer: {simple: ROUND_ROBIN, warmup: {duration: 60s, minimumPercent: {value: 10}}}
+            """
+        let clock = SimulatedTimeSource()
+        try ProxyFixture.withProxy(config, timeSource: clock, lookup: dns.lookup) { address, server in
+            let client = try BlockingHTTPClient(address)
+            func shareOfV2(_ count: Int) throws -> Int {
+                try (0..<count).filter { _ in try client.request("GET", "/").text.hasPrefix("v2") }.count
+            }
+            #expect(try shareOfV2(10) == 0)
+            dns.table.withLock { $0["orders.internal"] = [v1.address.port!, v2.address.port!] }
+            server.refreshDNS()
+            #expect(eventually { (try? shareOfV2(20)) ?? 0 > 0 }, "v2 joins")
+            // Weights 1,000 and 100 (10 %): smooth round robin gives v2 10 of 110 picks.
+            #expect(try shareOfV2(110) == 10)
+            clock.advance(by: .seconds(30))  // half the window: factor 0.5, weights 1,000 and 500
+            #expect(eventually { (try? shareOfV2(150)) == 50 })
+            clock.advance(by: .seconds(31))  // past the window: equal weights
+            #expect(eventually { (try? shareOfV2(100)) == 50 })
         }
     }
 

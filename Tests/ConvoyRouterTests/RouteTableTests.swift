@@ -195,6 +195,16 @@ struct RouteMatchingTests {
         #expect(normalize("/a/../b", .none) == nil)
     }
 
+    @Test("slow start: the weight factor grows from the minimum to 1 over the window, shaped by aggression")
+    func slowStartFactor() {
+        let linear = SlowStart(window: .seconds(100))
+        #expect(linear.factor(age: .zero) == 0.1 && linear.factor(age: .seconds(5)) == 0.1, "10 % at least")
+        #expect(abs(linear.factor(age: .seconds(50)) - 0.5) < 1e-9)
+        #expect(linear.factor(age: .seconds(100)) == 1 && linear.factor(age: .seconds(500)) == 1)
+        let aggressive = SlowStart(window: .seconds(100), minimumPercent: 0, aggression: 2)
+        #expect(abs(aggressive.factor(age: .seconds(25)) - 0.5) < 1e-9, "0.25 ^ (1/2)")
+    }
+
     @Test("header mutations: remove, then set, then add")
     func headerMutation() {
         var headers: HTTPHeaders = ["Host": "a", "x-old": "1", "x-set": "old"]

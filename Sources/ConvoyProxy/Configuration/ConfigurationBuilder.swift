@@ -273,7 +273,8 @@ struct ClusterRegistry {
             serviceHost: destination.host, port: port.number, subset: destination.subset, discovery: service.discovery,
             endpoints: endpoints, loadBalancer: policy.loadBalancer ?? .leastRequest,
             connectionPool: policy.connectionPool ?? ConnectionPoolSettings(),
-            retryBudget: rule?.policy.retryBudget ?? RetryBudget(), outlierDetection: policy.outlierDetection)
+            retryBudget: rule?.policy.retryBudget ?? RetryBudget(), outlierDetection: policy.outlierDetection,
+            slowStart: policy.slowStart)
         clusters.append(cluster)
         indexByName[name] = clusters.count - 1
         return clusters.count - 1

@@ -9,13 +9,15 @@ struct DestinationRuleSpec {
         var connectionPool: ConnectionPoolSettings?
         var retryBudget: RetryBudget?
         var outlierDetection: OutlierDetectionPolicy?
+        var slowStart: SlowStart?
         var portLevel: [UInt16: TrafficPolicy] = [:]
 
         /// `self` with unset parts taken from `outer` (Istio: a subset's policy overrides the
         /// service's part by part).
         func over(_ outer: TrafficPolicy) -> TrafficPolicy {
             TrafficPolicy(loadBalancer: loadBalancer ?? outer.loadBalancer, connectionPool: connectionPool ?? outer.connectionPool,
-                          retryBudget: retryBudget ?? outer.retryBudget, outlierDetection: outlierDetection ?? outer.outlierDetection)
+                          retryBudget: retryBudget ?? outer.retryBudget, outlierDetection: outlierDetection ?? outer.outlierDetection,
+                          slowStart: loadBalancer == nil ? outer.slowStart : slowStart)
         }
     }
 
@@ -74,7 +76,7 @@ struct DestinationRuleSpec {
             "tls": "upstream TLS is not supported yet", "tunnel": "tunnelling is for TCP routes", "proxyProtocol": "PROXY protocol is not supported yet",
         ]) else { return TrafficPolicy() }
         var policy = TrafficPolicy()
-        policy.loadBalancer = fields["loadBalancer"].flatMap(loadBalancer)
+        (policy.loadBalancer, policy.slowStart) = fields["loadBalancer"].map(loadBalancing) ?? (nil, nil)
         policy.connectionPool = fields["connectionPool"].flatMap(connectionPool)
         policy.outlierDetection = fields["outlierDetection"].flatMap(outlierDetection)
         if let budgetNode = fields["retryBudget"], let budget = budgetNode.fields(["percent", "minRetryConcurrency"], notApplied: [
@@ -92,18 +94,42 @@ struct DestinationRuleSpec {
                 if portFields["port"] == nil { portNode.error("missing 'port'") }
                 continue
             }
+            let balancing = portFields["loadBalancer"].map(loadBalancing) ?? (nil, nil)
             policy.portLevel[number] = TrafficPolicy(
-                loadBalancer: portFields["loadBalancer"].flatMap(loadBalancer), connectionPool: portFields["connectionPool"].flatMap(connectionPool),
-                outlierDetection: portFields["outlierDetection"].flatMap(outlierDetection))
+                loadBalancer: balancing.0, connectionPool: portFields["connectionPool"].flatMap(connectionPool),
+                outlierDetection: portFields["outlierDetection"].flatMap(outlierDetection), slowStart: balancing.1)
         }
         return policy
     }
 
-    private static func loadBalancer(_ node: ConfigNode) -> LoadBalancerPolicy? {
-        guard let fields = node.fields(["simple", "consistentHash"], notApplied: [
-            "localityLbSetting": "locality load balancing is not supported", "warmup": "slow start is not supported yet",
-            "warmupDurationSecs": "slow start is not supported yet", "zoneAwareLbSetting": "zone-aware routing is not supported",
-        ]) else { return nil }
+    /// `loadBalancer`: the policy and its warm-up (`warmup`, or the older `warmupDurationSecs`).
+    private static func loadBalancing(_ node: ConfigNode) -> (LoadBalancerPolicy?, SlowStart?) {
+        guard let fields = node.fields(["simple", "consistentHash", "warmup", "warmupDurationSecs"], notApplied: [
+            "localityLbSetting": "locality load balancing is not supported", "zoneAwareLbSetting": "zone-aware routing is not supported",
+        ]) else { return (nil, nil) }
+        let policy = loadBalancer(node, fields)
+        var slowStart: SlowStart?
+        if let warmup = fields["warmup"], let warmupFields = warmup.fields(["duration", "minimumPercent", "aggression"]) {
+            if let legacy = fields["warmupDurationSecs"] { legacy.error("'warmup' and 'warmupDurationSecs' are exclusive; give one") }
+            if let window = warmupFields["duration"]?.duration(minimum: .milliseconds(1)) {
+                slowStart = SlowStart(
+                    window: window, minimumPercent: warmupFields["minimumPercent"].flatMap { $0.fields(["value"]) }?["value"]?.double(in: 0...100) ?? 10,
+                    aggression: warmupFields["aggression"].flatMap { $0.fields(["value"]) }?["value"]?.double(in: 0.01...1000) ?? 1)
+            } else if warmupFields["duration"] == nil {
+                warmup.error("missing 'duration'")
+            }
+        } else if let legacy = fields["warmupDurationSecs"], let window = legacy.duration(minimum: .milliseconds(1)) {
+            slowStart = SlowStart(window: window)
+        }
+        if let slowStart, let policy, policy != .roundRobin, policy != .leastRequest {
+            _ = slowStart
+            (fields["warmup"] ?? fields["warmupDurationSecs"])!.warning("not applied: warm-up works with ROUND_ROBIN and LEAST_REQUEST only")
+            return (policy, nil)
+        }
+        return (policy, slowStart)
+    }
+
+    private static func loadBalancer(_ node: ConfigNode, _ fields: [String: ConfigNode]) -> LoadBalancerPolicy? {
         if fields["simple"] != nil && fields["consistentHash"] != nil {
             node.error("'simple' and 'consistentHash' are exclusive; give one")
             return nil

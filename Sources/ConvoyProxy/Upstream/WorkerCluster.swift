@@ -27,6 +27,10 @@ final class WorkerCluster {
     /// Requests of this cluster waiting for, or making, a retry.
     @exclusivity(unchecked) private(set) var activeRetries = 0
     private let hashKey: HashKey?
+    /// Endpoints warming up (``SlowStart``) and since when: those that joined after the cluster
+    /// started, or passed their health check again.
+    @exclusivity(unchecked) private var warmingSince: [SocketAddress: MonotonicInstant] = [:]
+    @exclusivity(unchecked) private var warmupTimer: TimerEvent?
 
     /// A cluster on `dispatcher` (the worker's), whose outlier detection reviews ejections there.
     init(config: ClusterConfig, hosts: [ResolvedHost], dispatcher: Dispatcher) {
@@ -47,6 +51,11 @@ final class WorkerCluster {
         let oldIndex = Dictionary(hosts.enumerated().map { ($0.element.address, $0.offset) }, uniquingKeysWith: { first, _ in first })
         let previous = newHosts.map { oldIndex[$0.address] }
         activeRequests = previous.map { $0.map { activeRequests[$0] } ?? 0 }
+        if config.slowStart != nil {
+            let now = dispatcher.approximateMonotonicTime
+            for (host, old) in zip(newHosts, previous) where old == nil { warmingSince[host.address] = now }
+            warmingSince = warmingSince.filter { entry in newHosts.contains { $0.address == entry.key } }
+        }
         hosts = newHosts
         hostPools = []
         failingHealthCheck = failingHealthCheck.filter { address in newHosts.contains { $0.address == address } }
@@ -79,6 +88,7 @@ final class WorkerCluster {
     func setHealthCheckResult(address: SocketAddress, healthy: Bool) {
         guard config.healthCheck != nil, hosts.contains(where: { $0.address == address }) else { return }
         let changed = healthy ? failingHealthCheck.remove(address) != nil : failingHealthCheck.insert(address).inserted
+        if changed, healthy, config.slowStart != nil { warmingSince[address] = dispatcher.approximateMonotonicTime }
         if changed { rebuildBalancer() }
     }
 
@@ -136,7 +146,35 @@ final class WorkerCluster {
         }
         usableHosts = usable
         let chosen = usable ?? Array(hosts.indices)
-        balancer.update(keys: chosen.map { hosts[$0].address.description }, weights: chosen.map { hosts[$0].weight })
+        balancer.update(keys: chosen.map { hosts[$0].address.description }, weights: chosen.map { effectiveWeight(hosts[$0]) })
+        armWarmup()
+    }
+
+    /// A host's weight, scaled by its warm-up. With a slow start every weight is multiplied by
+    /// 1,000 so that a fraction of a small weight stays a whole number.
+    private func effectiveWeight(_ host: ResolvedHost) -> UInt32 {
+        guard let slowStart = config.slowStart else { return host.weight }
+        var factor = 1.0
+        if let since = warmingSince[host.address] { factor = slowStart.factor(age: dispatcher.approximateMonotonicTime - since) }
+        return UInt32(max(1, min(Double(UInt32.max), (Double(host.weight) * 1_000 * factor).rounded())))
+    }
+
+    /// While a host warms up, its weight is recomputed in steps (a tenth of the window, at most
+    /// a second apart); hosts past the window stop warming.
+    private func armWarmup() {
+        guard let slowStart = config.slowStart, !warmingSince.isEmpty else { return }
+        if warmupTimer == nil {
+            warmupTimer = try? TimerEvent(dispatcher: dispatcher) { [unowned self] in self.warmupStep() }
+        }
+        if warmupTimer?.isEnabled == false { warmupTimer?.enable(after: min(.seconds(1), slowStart.window / 10)) }
+    }
+
+    private func warmupStep() {
+        guard let slowStart = config.slowStart else { return }
+        dispatcher.updateApproximateMonotonicTime()  // a simulated clock may have moved within this iteration
+        let now = dispatcher.approximateMonotonicTime
+        warmingSince = warmingSince.filter { now - $0.value < slowStart.window }
+        rebuildBalancer()
     }
 
     private func currentIndex(host: Int, address: SocketAddress) -> Int? {
