@@ -52,6 +52,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var requestMethod = HTTPMethod.get
     @exclusivity(unchecked) private var upstreamHead: HTTPRequestHead?
     @exclusivity(unchecked) private var requestHasBody = false
+    /// An upgrade or CONNECT request: what follows its head belongs to a tunnel, so it never ends
+    /// by itself, and a local answer cannot wait for its end.
+    @exclusivity(unchecked) private var requestIsUpgrade = false
     @exclusivity(unchecked) private var requestComplete = false
     /// Request body that arrived before an upstream connection did; made on first use.
     @exclusivity(unchecked) private var pendingBody: IOBuffer?
@@ -297,6 +300,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         responseStarted = false
         requestMethod = head.method
         requestHasBody = head.framing != .none
+        requestIsUpgrade = head.isUpgrade
         if head.isUpgrade { upgradeProtocol = Self.tunnelledUpgrade(head) }
         worker.count { $0.requests += 1 }
         streamStart = dispatcher.approximateMonotonicTime
@@ -928,11 +932,12 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     }
 
     /// Answers the current request from here: at once when the request has a body still coming
-    /// (the codec then closes the connection), otherwise when the request has been read.
+    /// or is an upgrade (the codec then closes the connection), otherwise when the request has
+    /// been read.
     private func reply(_ status: Int, _ body: String, headers: HTTPHeaders = HTTPHeaders(), contentType: String? = "text/plain") {
         var headers = headers
         if let contentType, !body.isEmpty { headers.set(name: "Content-Type", value: contentType) }
-        if requestComplete || requestHasBody {
+        if requestComplete || requestHasBody || requestIsUpgrade {
             sendLocalReply(status, body, headers: headers)
         } else {
             deferredReply = (status, headers, body)
