@@ -143,6 +143,19 @@ struct ProxyUpgradeTests {
         }
     }
 
+    @Test("CONNECT is refused with 403 and never forwarded, as Envoy does without a CONNECT upgrade configured")
+    func connectRefused() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: "  - route: [{destination: {host: catalog.test, subset: v1}}]")) { address, _ in
+            let client = try BlockingHTTPClient(address, receiveTimeoutSeconds: 5)
+            try client.send("CONNECT internal.example:443 HTTP/1.1\r\nHost: internal.example:443\r\n\r\n")
+            let response = try client.readResponse(method: .connect)
+            #expect(response.status == 403 && response.text.contains("CONNECT"))
+            #expect(v1.requests.isEmpty)
+        }
+    }
+
     @Test("Upgrade: h2c is dropped, as Envoy does: the request goes upstream as plain HTTP/1.1")
     func h2cDropped() throws {
         let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))

@@ -313,6 +313,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         guard let table = slot.routes else {
             return reply(404, "no route: the listener is no longer configured\n")
         }
+        if head.method == .connect {  // Envoy's default without a CONNECT upgrade configured
+            return reply(403, "CONNECT is not supported: convoy proxies HTTP requests and upgrades\n")
+        }
         streamClusters = worker.clusters
         let request = RouteRequest(head: head, scheme: "http", listenerPort: connection.localAddress?.port ?? 0, sourceAddress: connection.remoteAddress)
         guard let selection = table.route(for: request) else {
