@@ -34,36 +34,21 @@ struct ProxyConnectionDurationTests {
 
     @Test("a connection that reaches its maximum duration while busy finishes its exchange, then closes instead of going back idle")
     func busyConnectionExpires() throws {
-        let listener = LoopbackSocket(listening: true)
-        let fd = listener.fd
-        let received = Atomic<Bool>(false), answer = Atomic<Bool>(false), closedByProxy = Atomic<Bool>(false)
-        let upstream = try PosixThread(name: "held-upstream") {
-            let connection = accept(fd, nil, nil)
-            defer { close(connection) }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            guard recv(connection, &buffer, buffer.count, 0) > 0 else { return }
-            received.store(true, ordering: .releasing)
-            for _ in 0..<1_000 where !answer.load(ordering: .acquiring) { usleepMilliseconds(10) }
-            let reply = Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".utf8)
-            _ = send(connection, reply, reply.count, Int32(MSG_NOSIGNAL))
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            closedByProxy.store(recv(connection, &buffer, buffer.count, 0) == 0, ordering: .releasing)
-        }
-        defer { upstream.join(); withExtendedLifetime(listener) {} }
+        let upstream = try RawUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", echo: false, held: true)
+        defer { upstream.join() }
         let v2 = try TestBackend(.echo(name: "v2"))
         defer { v2.stop() }
         let clock = SimulatedTimeSource()
-        let config = ProxyFixture.yaml(v1: listener.address, v2: v2.address, http: "  - route: [{destination: {host: catalog.test, subset: v1}}]", policy: Self.policy)
+        let config = ProxyFixture.yaml(v1: upstream.address, v2: v2.address, http: "  - route: [{destination: {host: catalog.test, subset: v1}}]", policy: Self.policy)
         try ProxyFixture.withProxy(config, timeSource: clock) { address, _ in
             let client = try BlockingHTTPClient(address)
             try client.send("GET /held HTTP/1.1\r\nHost: test\r\n\r\n")
-            #expect(eventually { received.load(ordering: .acquiring) })
+            #expect(eventually { upstream.hasRequest })
             clock.advance(by: .seconds(11))
-            answer.store(true, ordering: .releasing)
+            upstream.release()
             let response = try client.readResponse()
             #expect(response.status == 200 && response.text == "ok")
-            #expect(eventually { closedByProxy.load(ordering: .acquiring) }, "closed after its response")
+            #expect(eventually { upstream.wasClosedByProxy }, "closed after its response")
         }
     }
 }

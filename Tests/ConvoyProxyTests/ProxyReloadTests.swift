@@ -105,43 +105,28 @@ struct ProxyReloadTests {
 
     @Test("a connection busy when its pool drains carries its response to the end, then closes instead of going back idle")
     func unusedPoolsDrainBusy() throws {
-        // A raw upstream that answers its first request only when told, then reports whether the
-        // proxy closed the connection (rather than keep it for another request).
-        let listener = LoopbackSocket(listening: true)
-        let fd = listener.fd
-        let received = Atomic<Bool>(false), answer = Atomic<Bool>(false), closedByProxy = Atomic<Bool>(false)
-        let upstream = try PosixThread(name: "held-upstream") {
-            let connection = accept(fd, nil, nil)
-            defer { close(connection) }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            guard recv(connection, &buffer, buffer.count, 0) > 0 else { return }
-            received.store(true, ordering: .releasing)
-            for _ in 0..<1_000 where !answer.load(ordering: .acquiring) { usleepMilliseconds(10) }
-            let reply = Array("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld".utf8)
-            _ = send(connection, reply, reply.count, Int32(MSG_NOSIGNAL))
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            closedByProxy.store(recv(connection, &buffer, buffer.count, 0) == 0, ordering: .releasing)
-        }
-        defer { upstream.join(); withExtendedLifetime(listener) {} }
+        // Answers only when told, then reports whether the proxy closed the connection (rather
+        // than keep it for another request).
+        let upstream = try RawUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld", echo: false, held: true)
+        defer { upstream.join() }
         let v2 = try TestBackend(.echo(name: "v2"))
         defer { v2.stop() }
         let gateway = LoopbackSocket.unusedAddress().port!
         func config(_ idleTimeout: String) -> String {
-            ProxyFixture.yaml(v1: listener.address, v2: v2.address, http: Self.routeTo("v1"),
+            ProxyFixture.yaml(v1: upstream.address, v2: v2.address, http: Self.routeTo("v1"),
                               policy: "  trafficPolicy: {connectionPool: {http: {idleTimeout: \(idleTimeout)}}}").replacingPort(gateway)
         }
         try Self.withFileProxy(config("1h")) { address, server, rewrite in
             let client = try BlockingHTTPClient(address)
             try client.send("GET /held HTTP/1.1\r\nHost: test\r\n\r\n")
-            #expect(eventually { received.load(ordering: .acquiring) })
+            #expect(eventually { upstream.hasRequest })
             try rewrite(config("2h"))
             #expect(server.reload().reloaded)
             #expect(server.workerStats().reduce(0) { $0 + $1.upstreamPools } == 1, "draining, not yet forgotten")
-            answer.store(true, ordering: .releasing)
+            upstream.release()
             let response = try client.readResponse()
             #expect(response.status == 200 && response.text == "held")
-            #expect(eventually { closedByProxy.load(ordering: .acquiring) }, "closed after its response")
+            #expect(eventually { upstream.wasClosedByProxy }, "closed after its response")
             #expect(eventually { server.workerStats().reduce(0) { $0 + $1.upstreamPools } == 0 })
         }
     }

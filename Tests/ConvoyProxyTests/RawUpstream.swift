@@ -11,11 +11,13 @@ import Glibc
 /// accepts one connection, records the request head and sends `answer`; then, with `echo`, sends
 /// back every byte it receives (those that came with the head first), until the proxy closes;
 /// with `closeAfterAnswer` it closes at once. It notes whether the proxy closed the connection.
+/// With `held`, it answers only once ``release()`` is called (a request in progress on demand).
 final class RawUpstream {
     /// What the upstream thread saw.
     final class Observed: Sendable {
         let head = Mutex<String>("")
         let closedByProxy = Atomic<Bool>(false)
+        let released = Atomic<Bool>(false)
     }
 
     let address: SocketAddress
@@ -23,7 +25,7 @@ final class RawUpstream {
     private let listener: LoopbackSocket
     private let thread: PosixThread
 
-    init(answer: String, echo: Bool = true, closeAfterAnswer: Bool = false) throws {
+    init(answer: String, echo: Bool = true, closeAfterAnswer: Bool = false, held: Bool = false) throws {
         let listener = LoopbackSocket(listening: true)
         self.listener = listener
         address = listener.address
@@ -46,6 +48,7 @@ final class RawUpstream {
                 headEnd = (0...max(0, received.count - 4)).first { received[$0..<min($0 + 4, received.count)].elementsEqual(terminator) }
             }
             observed.head.withLock { $0 = String(decoding: received[..<(headEnd! + 4)], as: UTF8.self) }
+            for _ in 0..<1_000 where held && !observed.released.load(ordering: .acquiring) { usleepMilliseconds(10) }
             let reply = Array(answer.utf8)
             _ = send(connection, reply, reply.count, Int32(MSG_NOSIGNAL))
             if closeAfterAnswer { return }
@@ -58,6 +61,17 @@ final class RawUpstream {
                 pending = Array(chunk[0..<count])
             }
         }
+    }
+
+    /// True once the request head has arrived. Any thread.
+    var hasRequest: Bool { !observed.head.withLock { $0 }.isEmpty }
+
+    /// True once the proxy has closed the connection. Any thread.
+    var wasClosedByProxy: Bool { observed.closedByProxy.load(ordering: .acquiring) }
+
+    /// Lets a `held` upstream send its answer. Any thread.
+    func release() {
+        observed.released.store(true, ordering: .releasing)
     }
 
     /// Waits for the connection to end. Any thread.
