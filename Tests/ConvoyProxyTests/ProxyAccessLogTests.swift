@@ -14,7 +14,7 @@ struct ProxyAccessLogTests {
         retries: {attempts: 0}
     """
 
-    private static func withLog(format: String, _ body: (SocketAddress, String) throws -> Void) throws {
+    private static func withLog(format: String, bootstrap: String = "", _ body: (SocketAddress, String) throws -> Void) throws {
         let v1 = try TestBackend(.echo(name: "v1"))
         defer { v1.stop() }
         let path = "/tmp/convoy-access-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
@@ -25,6 +25,7 @@ struct ProxyAccessLogTests {
         kind: Bootstrap
         spec:
           accessLog: {path: \(path), \(format)}
+        \(bootstrap)
         """)
         try ProxyFixture.withProxy(yaml) { address, _ in try body(address, path) }
     }
@@ -78,6 +79,59 @@ struct ProxyAccessLogTests {
         try Self.withLog(format: "textFormat: \"%REQ(:METHOD)% %RESPONSE_CODE% %UPSTREAM_CLUSTER% %REQ(X-TEAM)% 100%%\"") { address, path in
             _ = try BlockingHTTPClient(address).request("GET", "/api/two", headers: [("X-Team", "blue")])
             #expect(Self.lines(path, count: 1) == ["GET 200 outbound|80|v1|catalog.test blue 100%"])
+        }
+    }
+
+    @Test("gatewayTopology.numTrustedProxies: the client is the Nth address from the right of x-forwarded-for (else the peer), in the log and for hashing")
+    func trustedProxies() throws {
+        let format = "textFormat: \"%DOWNSTREAM_REMOTE_ADDRESS%\""
+        try Self.withLog(format: format, bootstrap: "  gatewayTopology: {numTrustedProxies: 1}") { address, path in
+            let client = try BlockingHTTPClient(address)
+            _ = try client.request("GET", "/api/a", headers: [("X-Forwarded-For", "203.0.113.7")])
+            _ = try client.request("GET", "/api/b", headers: [("X-Forwarded-For", "198.51.100.1"), ("X-Forwarded-For", "203.0.113.9")])
+            _ = try client.request("GET", "/api/c")
+            let lines = Self.lines(path, count: 3)
+            #expect(lines.count == 3)
+            #expect(lines.first == "203.0.113.7:0")
+            #expect(lines.dropFirst().first == "203.0.113.9:0", "the last entry over every x-forwarded-for field")
+            #expect(lines.last?.hasPrefix("127.0.0.1:") == true && lines.last != "127.0.0.1:0", "no header: the peer")
+        }
+        try Self.withLog(format: format, bootstrap: "  gatewayTopology: {numTrustedProxies: 2}") { address, path in
+            let client = try BlockingHTTPClient(address)
+            _ = try client.request("GET", "/api/a", headers: [("X-Forwarded-For", "198.51.100.1, 203.0.113.9")])
+            _ = try client.request("GET", "/api/b", headers: [("X-Forwarded-For", "203.0.113.9")])
+            let lines = Self.lines(path, count: 2)
+            #expect(lines.first == "198.51.100.1:0")
+            #expect(lines.last?.hasPrefix("127.0.0.1:") == true, "fewer entries than trusted hops: the peer")
+        }
+        try Self.withLog(format: format) { address, path in
+            _ = try BlockingHTTPClient(address).request("GET", "/api/a", headers: [("X-Forwarded-For", "203.0.113.7")])
+            #expect(Self.lines(path, count: 1).first?.hasPrefix("127.0.0.1:") == true, "no trusted proxies by default")
+        }
+    }
+
+    @Test("with trusted proxies, useSourceIp hashes the forwarded client: each client sticks to one host and different clients spread")
+    func trustedClientHashing() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        let yaml = ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: "  - route: [{destination: {host: catalog.test}}]",
+                                     policy: "  trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true}}}", extra: """
+            ---
+            apiVersion: convoy/v1alpha1
+            kind: Bootstrap
+            spec:
+              gatewayTopology: {numTrustedProxies: 1}
+            """)
+        try ProxyFixture.withProxy(yaml) { address, _ in
+            let client = try BlockingHTTPClient(address)
+            var hosts: Set<String> = []
+            for index in 1...16 {
+                let forwarded = [("X-Forwarded-For", "203.0.113.\(index)")]
+                let answers = try Set((0..<3).map { _ in String(try client.request("GET", "/", headers: forwarded).text.prefix(2)) })
+                #expect(answers.count == 1, "client \(index) sticks to one host")
+                hosts.formUnion(answers)
+            }
+            #expect(hosts == ["v1", "v2"], "sixteen clients behind one peer spread over both hosts")
         }
     }
 

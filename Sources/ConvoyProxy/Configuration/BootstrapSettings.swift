@@ -47,6 +47,11 @@ public struct BootstrapSettings: Sendable {
     /// How request paths are normalized before routing (Istio's MeshConfig `pathNormalization`;
     /// default `BASE`, dot segments resolved). Any thread.
     public var pathNormalization: PathNormalization = .base
+    /// Proxies in front of convoy whose `x-forwarded-for` entries are trusted (Istio's
+    /// `gatewayTopology.numTrustedProxies`, Envoy's `xff_num_trusted_hops`; default 0): the client
+    /// is the Nth address from the right of `x-forwarded-for`, for source-IP hashing and the access
+    /// log. Any thread.
+    public var numTrustedProxies = 0
     /// A request's head must arrive within this (nginx's `client_header_timeout`, 60 s). Any thread.
     public var requestHeadersTimeout: Duration? = .seconds(60)
     /// A request with no activity either way for this long gets 408 or is reset (Envoy's 5 min). Any thread.
@@ -87,7 +92,7 @@ public struct BootstrapSettings: Sendable {
     /// order, for the checks that need the rest of the configuration.
     init(_ document: ConfigDocument, healthCheckNodes: inout [ConfigNode]) {
         let spec = document.spec
-        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "minimumDrainDuration", "timeouts", "connectionBufferLimitBytes", "healthChecks", "tracing", "pathNormalization"]) else { return }
+        guard let fields = spec.fields(["admin", "concurrency", "accessLog", "limits", "drainDuration", "minimumDrainDuration", "timeouts", "connectionBufferLimitBytes", "healthChecks", "tracing", "pathNormalization", "gatewayTopology"]) else { return }
         if let admin = fields["admin"]?.fields(["address"]), let node = admin["address"], let text = node.string() {
             if let address = SocketAddress(text) { adminAddress = address } else { node.error("'\(text)' is not an address (e.g. 127.0.0.1:15000)") }
         }
@@ -137,6 +142,11 @@ public struct BootstrapSettings: Sendable {
             case "DECODE_AND_MERGE_SLASHES": pathNormalization = .decodeAndMergeSlashes
             default: node.error("unknown value '\(mode)': use NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES")
             }
+        }
+        if let topology = fields["gatewayTopology"]?.fields(["numTrustedProxies"], notApplied: [
+            "forwardClientCertDetails": "there is no client TLS here", "proxyProtocol": "PROXY protocol is not supported yet",
+        ]), let value = topology["numTrustedProxies"]?.int(in: 0...64) {
+            numTrustedProxies = value
         }
         if let tracing = fields["tracing"]?.fields(["newSpanPerHop"]), let value = tracing["newSpanPerHop"]?.bool() {
             newSpanPerHop = value

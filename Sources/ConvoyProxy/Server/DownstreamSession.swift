@@ -304,7 +304,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         if head.isUpgrade { upgradeProtocol = Self.tunnelledUpgrade(head) }
         worker.count { $0.requests += 1 }
         streamStart = dispatcher.approximateMonotonicTime
-        if let accessLog = worker.accessLog { startLogEntry(head, format: accessLog.format) }
+        let trustedHops = worker.numTrustedProxies
+        let client = trustedHops > 0 ? Self.forwardedClient(head.headers, trustedHops: trustedHops) ?? connection.remoteAddress : connection.remoteAddress
+        if let accessLog = worker.accessLog { startLogEntry(head, format: accessLog.format, client: client) }
         touch()
         betweenStreams = false
         let streamIdle = worker.timeoutNanoseconds.streamIdle
@@ -317,7 +319,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             return reply(403, "CONNECT is not supported: convoy proxies HTTP requests and upgrades\n")
         }
         streamClusters = worker.clusters
-        let request = RouteRequest(head: head, scheme: "http", listenerPort: connection.localAddress?.port ?? 0, sourceAddress: connection.remoteAddress)
+        let request = RouteRequest(head: head, scheme: "http", listenerPort: connection.localAddress?.port ?? 0, sourceAddress: client)
         guard let selection = table.route(for: request) else {
             logEntry?.flags = "NR"
             return reply(404, "no route for host '\(request.authority ?? "")' and path '\(head.target)'\n")
@@ -776,7 +778,17 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     }
 
     /// Starts the stream's access-log record: when, who, and the request fields the format reads.
-    private func startLogEntry(_ head: HTTPRequestHead, format: AccessLogFormat) {
+    /// The client `trustedHops` proxies in front reported: the `trustedHops`-th address from the
+    /// right of `x-forwarded-for` (all its fields, in order), as Envoy's `xff_num_trusted_hops`
+    /// picks it; nil when there are fewer entries or that one is not an IP address.
+    static func forwardedClient(_ headers: HTTPHeaders, trustedHops: Int) -> SocketAddress? {
+        let entries = headers.values(of: "x-forwarded-for").flatMap { $0.split(separator: ",") }
+        guard entries.count >= trustedHops else { return nil }
+        let entry = entries[entries.count - trustedHops].trimmingCharacters(in: .whitespaces)
+        return SocketAddress(ip: entry, port: 0)
+    }
+
+    private func startLogEntry(_ head: HTTPRequestHead, format: AccessLogFormat, client: SocketAddress?) {
         let entry = AccessLogEntry()
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
@@ -784,7 +796,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         entry.startNanoseconds = Int(now.tv_nsec)
         entry.method = head.method.rawValue
         entry.path = head.target
-        entry.downstreamAddress = connection.remoteAddress?.description ?? ""
+        entry.downstreamAddress = client?.description ?? ""
         for name in format.requestHeaderNames {
             if let value = head.headers[name] { entry.requestHeaders[name] = value }
         }

@@ -32,6 +32,8 @@ public final class ProxyWorker {
     @exclusivity(unchecked) private(set) var timeoutNanoseconds = DownstreamTimeouts()
     /// The current configuration's path normalization, read by sessions on every request.
     @exclusivity(unchecked) private(set) var pathNormalization = PathNormalization.base
+    /// The current configuration's trusted `x-forwarded-for` hops.
+    @exclusivity(unchecked) private(set) var numTrustedProxies = 0
 
     struct DownstreamTimeouts {
         var connectionIdle: UInt64 = 0
@@ -87,6 +89,7 @@ public final class ProxyWorker {
         self.configuration = configuration
         timeoutNanoseconds = DownstreamTimeouts(configuration.bootstrap)
         pathNormalization = configuration.bootstrap.pathNormalization
+        numTrustedProxies = configuration.bootstrap.numTrustedProxies
         self.logger = logger
         clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
         for (listenerConfig, address) in zip(configuration.listeners, addresses) {
@@ -140,6 +143,7 @@ public final class ProxyWorker {
         self.configuration = configuration
         timeoutNanoseconds = DownstreamTimeouts(configuration.bootstrap)
         pathNormalization = configuration.bootstrap.pathNormalization
+        numTrustedProxies = configuration.bootstrap.numTrustedProxies
         clusters = zip(configuration.clusters, hosts).map { WorkerCluster(config: $0.0, hosts: $0.1, dispatcher: dispatcher) }
         healthChecker?.update(clusters: clusters)
         drainUnusedPools()
