@@ -165,7 +165,7 @@ public final class ProxyServer {
             main.exit()
         }
         let stopListening = try TimerEvent(dispatcher: main) { [unowned self, logger] in
-            logger.info("minimum drain time is up; no new connections")
+            if self.configuration.bootstrap.minimumDrainDuration > .zero { logger.info("minimum drain time is up; no new connections") }
             let remaining = Countdown(self.workers.count)
             for worker in self.workers {
                 worker.dispatcher.post {
