@@ -110,26 +110,6 @@ func scanTarget(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> 
     return (true, found != 0)
 }
 
-/// True when `[start, end)` holds only visible ASCII (0x21–0x7E), as a request-target must.
-@inline(__always)
-func isVisibleASCII(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
-    var index = start
-    while index + 8 <= end {
-        let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
-        // Any byte below 0x21, any byte at or above 0x7F.
-        let below = (word &- ones &* 0x21) & ~word & highBits
-        let above = ((word &+ ones &* 0x01) | word) & highBits
-        if below | above != 0 { return false }
-        index += 8
-    }
-    while index < end {
-        let byte = bytes[index]
-        if byte < 0x21 || byte > 0x7E { return false }
-        index += 1
-    }
-    return true
-}
-
 /// Where the run of letters, digits and `-` starting at `start` ends, looking eight bytes at a
 /// time and only at whole words before `end` (the caller finishes the tail a byte at a time):
 /// the bytes of almost every field name, so a name costs a few instructions per word instead of

@@ -111,22 +111,26 @@ extension HTTPHeaders {
         storage.mayHoldKeepAliveField ? parsedKeepAliveTimeout() : nil
     }
 
+    /// The first `Keep-Alive` field's `timeout` parameter, read in place: `name = value` list
+    /// elements (spaces around `=` allowed), the value digits, optionally quoted.
     private func parsedKeepAliveTimeout() -> Duration? {
-        guard let value = self["keep-alive"] else { return nil }
-        for parameter in value.split(separator: ",") {
-            let parts = parameter.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, Self.trimmingSpaces(parts[0]).lowercased() == "timeout" else { continue }
-            var number = Self.trimmingSpaces(parts[1])
-            if number.count >= 2, number.first == "\"", number.last == "\"" { number = number.dropFirst().dropLast() }
-            guard let seconds = Int(number), seconds >= 0 else { return nil }
-            return .seconds(seconds)
+        guard let index = firstIndex(of: "keep-alive") else { return nil }
+        let storage = self.storage
+        let bytes = UnsafePointer(storage.bytes)
+        let field = storage.fields[index]
+        var seconds: Int?
+        forEachListElement(bytes, Int(field.valueStart)..<Int(field.valueStart + field.valueLength)) { start, end in
+            guard let equals = (start..<end).first(where: { bytes[$0] == 0x3D }) else { return true }
+            var nameEnd = equals
+            while nameEnd > start, bytes[nameEnd - 1] == asciiSpace || bytes[nameEnd - 1] == asciiTab { nameEnd -= 1 }
+            guard equalsIgnoringCase(bytes, start..<nameEnd, "timeout") else { return true }
+            var valueStart = equals + 1, valueEnd = end
+            while valueStart < valueEnd, bytes[valueStart] == asciiSpace || bytes[valueStart] == asciiTab { valueStart += 1 }
+            if valueEnd - valueStart >= 2, bytes[valueStart] == 0x22, bytes[valueEnd - 1] == 0x22 { valueStart += 1; valueEnd -= 1 }
+            seconds = Int(String(decoding: UnsafeRawBufferPointer(start: bytes + valueStart, count: valueEnd - valueStart), as: UTF8.self))
+            return false
         }
-        return nil
-    }
-
-    private static func trimmingSpaces(_ text: Substring) -> Substring {
-        var text = text.drop { $0 == " " || $0 == "\t" }
-        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
-        return text
+        guard let seconds, seconds >= 0 else { return nil }
+        return .seconds(seconds)
     }
 }

@@ -62,12 +62,8 @@ public struct Redirect: Sendable {
         if let uri {
             path = uri.contains("?") ? uri : uri + query
         } else if let prefixRewrite {
-            path = request.head.withTargetBytes { target in
-                let keepFrom = min(matchedPrefixLength ?? request.pathLength, target.count)
-                let rest = String(decoding: UnsafeRawBufferPointer(rebasing: target[keepFrom...]), as: UTF8.self)
-                let joined = prefixRewrite + rest
-                return joined.isEmpty || joined.first == "?" ? "/" + joined : joined
-            }
+            // The same replacement as a rewrite's `uri`: the matched prefix, the rest kept.
+            path = Rewrite(uri: prefixRewrite).rewrittenTarget(request, matchedPrefixLength: matchedPrefixLength) ?? request.head.target
         } else {
             path = request.head.target
         }

@@ -268,7 +268,7 @@ struct ConfigurationTests {
         } catch {
             let messages = error.errors.map(\.message)
             #expect(messages.contains { $0.contains("invalid regex '('") })
-            #expect(messages.contains { $0.contains("unknown value 'DROP': use FORWARD or IGNORE") })
+            #expect(messages.contains { $0.contains("unknown value 'DROP': use FORWARD, UNSPECIFIED or IGNORE") })
             #expect(messages.contains { $0.contains("maxAge") || $0.contains("duration") })
             #expect(messages.contains { $0.contains("allowMethod") })
             #expect(error.errors.allSatisfy { $0.file == "cors.yaml" && $0.line > 0 })

@@ -58,6 +58,43 @@ struct ProxyHealthCheckTests {
         }
     }
 
+    @Test("with slow start, an endpoint that passes its health check again gets 10 % of its share at first")
+    func recoveredEndpointWarmsUp() throws {
+        let flappy = try TestBackend(.echo(name: "flappy")), steady = try TestBackend(.echo(name: "steady"))
+        defer { flappy.stop(); steady.stop() }
+        let http = """
+          - route: [{destination: {host: catalog.test}}]
+            retries: {attempts: 0}
+        """
+        let policy = "  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN, warmup: {duration: 60s}}}"
+        let clock = SimulatedTimeSource()
+        let yaml = ProxyFixture.yaml(v1: flappy.address, v2: steady.address, http: http, policy: policy, extra: Self.bootstrap)
+        try ProxyFixture.withProxy(yaml, timeSource: clock) { address, server in
+            func stats() -> ProxyWorkerStats { server.workerStats()[0] }
+            func checks() -> Int { stats().healthChecksPassed + stats().healthChecksFailed }
+            let client = try BlockingHTTPClient(address)
+            func toFlappy(_ count: Int) throws -> Int {
+                try (0..<count).filter { _ in try client.request("GET", "/").text.hasPrefix("flappy") }.count
+            }
+            #expect(eventually { checks() == 2 })
+            #expect(try toFlappy(10) == 5, "present from the start: a full share")
+            flappy.setFailure(status: 503)
+            for round in 1...2 {
+                clock.advance(by: .seconds(5))
+                #expect(eventually { checks() == 2 + 2 * round })
+            }
+            #expect(eventually { stats().upstreamHostsFailingHealthCheck == 1 })
+            flappy.setFailure(status: nil)
+            for round in 3...4 {
+                clock.advance(by: .seconds(5))
+                #expect(eventually { checks() == 2 + 2 * round })
+            }
+            #expect(eventually { stats().upstreamHostsFailingHealthCheck == 0 })
+            // Weights 1,000 and 100: smooth round robin gives the returning endpoint 10 of 110 picks.
+            #expect(try toFlappy(110) == 10)
+        }
+    }
+
     @Test("a health check must name a ServiceEntry host and one of its ports")
     func configurationErrors() throws {
         let text = ProxyFixture.yaml(v1: LoopbackSocket.unusedAddress(), v2: LoopbackSocket.unusedAddress(), http: """

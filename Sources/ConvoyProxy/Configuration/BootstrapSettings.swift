@@ -134,14 +134,11 @@ public struct BootstrapSettings: Sendable {
             if let node = timeouts["connectionIdle"], let value = node.duration(minimum: .zero) { connectionIdleTimeout = value == .zero ? nil : value }
         }
         if let value = fields["connectionBufferLimitBytes"]?.int(in: 16384...(1 << 30)) { connectionBufferLimit = value }
-        if let node = fields["pathNormalization"]?.fields(["normalization"])?["normalization"], let mode = node.string() {
-            switch mode {
-            case "NONE": pathNormalization = .none
-            case "BASE", "DEFAULT": pathNormalization = .base
-            case "MERGE_SLASHES": pathNormalization = .mergeSlashes
-            case "DECODE_AND_MERGE_SLASHES": pathNormalization = .decodeAndMergeSlashes
-            default: node.error("unknown value '\(mode)': use NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES")
-            }
+        if let mode = fields["pathNormalization"]?.fields(["normalization"])?["normalization"]?.choice([
+            "NONE": PathNormalization.none, "BASE": .base, "DEFAULT": .base, "MERGE_SLASHES": .mergeSlashes,
+            "DECODE_AND_MERGE_SLASHES": .decodeAndMergeSlashes,
+        ]) {
+            pathNormalization = mode
         }
         if let topology = fields["gatewayTopology"]?.fields(["numTrustedProxies"], notApplied: [
             "forwardClientCertDetails": "there is no client TLS here", "proxyProtocol": "PROXY protocol is not supported yet",

@@ -146,6 +146,15 @@ struct ConfigNode {
         return value
     }
 
+    /// One of an enumeration's names (Istio spells them in capitals), or an error that lists them.
+    func choice<Value>(_ choices: KeyValuePairs<String, Value>) -> Value? {
+        guard let name = string() else { return nil }
+        if let found = choices.first(where: { $0.key == name }) { return found.value }
+        let names = choices.map(\.key)
+        error("unknown value '\(name)': use \(names.dropLast().joined(separator: ", ")) or \(names.last!)")
+        return nil
+    }
+
     func stringList() -> [String]? {
         guard let items = list() else { return nil }
         let strings = items.compactMap { $0.string() }

@@ -121,8 +121,7 @@ struct DestinationRuleSpec {
         } else if let legacy = fields["warmupDurationSecs"], let window = legacy.duration(minimum: .milliseconds(1)) {
             slowStart = SlowStart(window: window)
         }
-        if let slowStart, let policy, policy != .roundRobin, policy != .leastRequest {
-            _ = slowStart
+        if slowStart != nil, let policy, policy != .roundRobin, policy != .leastRequest {
             (fields["warmup"] ?? fields["warmupDurationSecs"])!.warning("not applied: warm-up works with ROUND_ROBIN and LEAST_REQUEST only")
             return (policy, nil)
         }

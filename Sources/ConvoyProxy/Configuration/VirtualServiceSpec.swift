@@ -151,14 +151,7 @@ struct VirtualServiceSpec {
         if fields["allowOrigins"] == nil && fields["allowOrigin"] == nil {
             node.warning("no 'allowOrigins': no origin is allowed, so no request gets CORS fields")
         }
-        var forwardsUnmatched = true
-        if let modeNode = fields["unmatchedPreflights"], let mode = modeNode.string() {
-            switch mode {
-            case "FORWARD", "UNSPECIFIED": forwardsUnmatched = true
-            case "IGNORE": forwardsUnmatched = false
-            default: modeNode.error("unknown value '\(mode)': use FORWARD or IGNORE")
-            }
-        }
+        let forwardsUnmatched = fields["unmatchedPreflights"]?.choice(["FORWARD": true, "UNSPECIFIED": true, "IGNORE": false]) ?? true
         let maxAge = fields["maxAge"]?.duration(minimum: .zero).map { Int($0.components.seconds) }
         return CorsPolicy(
             allowOrigins: origins,
@@ -369,12 +362,8 @@ struct VirtualServiceSpec {
         if let prefix = fields["prefixRewrite"], fields["uri"] != nil { prefix.error("'uri' and 'prefixRewrite' are exclusive; give one") }
         redirect.authority = fields["authority"]?.string()
         redirect.port = fields["port"]?.port()
-        if let deriveNode = fields["derivePort"], let mode = deriveNode.string() {
-            switch mode {
-            case "FROM_PROTOCOL_DEFAULT": redirect.derivedPort = .protocolDefault
-            case "FROM_REQUEST_PORT": redirect.derivedPort = .requestPort
-            default: deriveNode.error("unknown value '\(mode)': use FROM_PROTOCOL_DEFAULT or FROM_REQUEST_PORT")
-            }
+        if let deriveNode = fields["derivePort"] {
+            redirect.derivedPort = deriveNode.choice(["FROM_PROTOCOL_DEFAULT": Redirect.DerivedPort.protocolDefault, "FROM_REQUEST_PORT": .requestPort])
             if fields["port"] != nil { deriveNode.error("'port' and 'derivePort' are exclusive; give one") }
         }
         if let schemeNode = fields["scheme"], let scheme = schemeNode.string() {
