@@ -1,8 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// The libFuzzer target for ConvoyHTTP1's parser, in its own package because it has no `main`
-// (libFuzzer provides it) and must be built with `-sanitize=fuzzer`. Run: `bash Fuzz/fuzz.sh`.
+// The libFuzzer targets — ConvoyHTTP1's parser, and ConvoyRouter's path normalization — in their
+// own package because they have no `main` (libFuzzer provides it) and must be built with
+// `-sanitize=fuzzer`. Run: `bash Fuzz/fuzz.sh`, `FUZZER=PathFuzzer bash Fuzz/fuzz.sh`.
 let package = Package(
     name: "ConvoyFuzz",
     dependencies: [.package(path: "..")],
@@ -13,6 +14,15 @@ let package = Package(
                 .product(name: "ConvoyHTTP1", package: "main"),
                 .product(name: "ConvoyNetwork", package: "main"),
                 .product(name: "ConvoyTestSupport", package: "main"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-parse-as-library"])]
+        ),
+        .executableTarget(
+            name: "PathFuzzer",
+            dependencies: [
+                .product(name: "ConvoyHTTP1", package: "main"),
+                .product(name: "ConvoyNetwork", package: "main"),
+                .product(name: "ConvoyRouter", package: "main"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .unsafeFlags(["-parse-as-library"])]
         ),

@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Fuzzes ConvoyHTTP1's parser with libFuzzer (and AddressSanitizer) from the seed corpus.
+# Runs a libFuzzer target (with AddressSanitizer) from its seed corpus:
 #
-#     bash Fuzz/fuzz.sh [SECONDS]        (default 600; extra arguments go to libFuzzer)
-# New inputs collect in .build-fuzz/corpus; crashes are written to .build-fuzz/crash-*.
+#     bash Fuzz/fuzz.sh [SECONDS]                      ConvoyHTTP1's parser (seeds in Fuzz/seeds)
+#     FUZZER=PathFuzzer bash Fuzz/fuzz.sh [SECONDS]    path normalization (seeds in Fuzz/path-seeds)
+#
+# Default 600 s; extra arguments go to libFuzzer. New inputs collect in .build-fuzz/corpus (the
+# parser's) or .build-fuzz/corpus-PathFuzzer; crashes are written to .build-fuzz/crash-*.
 set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_TO_RUN=${1:-600}; shift || true
-swift build -c release --scratch-path ../.build-fuzz/build --product ParserFuzzer \
+FUZZER=${FUZZER:-ParserFuzzer}
+case $FUZZER in
+  ParserFuzzer) seeds=seeds; corpus=../.build-fuzz/corpus;;
+  PathFuzzer) seeds=path-seeds; corpus=../.build-fuzz/corpus-PathFuzzer;;
+  *) echo "fuzz.sh: FUZZER is ParserFuzzer or PathFuzzer" >&2; exit 2;;
+esac
+swift build -c release --scratch-path ../.build-fuzz/build --product "$FUZZER" \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
-mkdir -p ../.build-fuzz/corpus
-exec ../.build-fuzz/build/release/ParserFuzzer ../.build-fuzz/corpus seeds \
+mkdir -p "$corpus"
+exec ../.build-fuzz/build/release/"$FUZZER" "$corpus" "$seeds" \
   -max_total_time="$SECONDS_TO_RUN" -timeout=5 -rss_limit_mb=2048 -max_len=8192 \
   -artifact_prefix=../.build-fuzz/ -print_final_stats=1 "$@"

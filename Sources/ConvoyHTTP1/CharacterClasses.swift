@@ -79,16 +79,16 @@ func isFieldValueByte(_ byte: UInt8) -> Bool {
 }
 
 /// Checks a request target in one pass, eight bytes at a time: whether it is all visible ASCII
-/// (0x21–0x7E), as a target must be, and whether it holds a `.` or a `%` (a target without either
-/// has no dot segment to normalize, encoded or not).
+/// (0x21–0x7E), as a target must be, and whether it holds a `.`, a `%` or a `\` (a target without
+/// any has no dot segment, escape or backslash for path normalization to change).
 @inline(__always)
-func scanTarget(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (isVisibleASCII: Bool, hasDotOrPercent: Bool) {
+func scanTarget(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> (isVisibleASCII: Bool, mayNeedNormalizing: Bool) {
     guard end - start >= 8 else {
         var found = false
         for index in start..<end {
             let byte = bytes[index]
             if byte < 0x21 || byte > 0x7E { return (false, false) }
-            if byte == 0x2E || byte == 0x25 { found = true }
+            if byte == 0x2E || byte == 0x25 || byte == 0x5C { found = true }
         }
         return (true, found)
     }
@@ -100,8 +100,8 @@ func scanTarget(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> 
         let above = ((word &+ ones &* 0x01) | word) & highBits
         if below | above != 0 { return (false, false) }
         // A zero byte in either marks a match (exact: borrows only follow a real zero byte).
-        let dots = word ^ (ones &* 0x2E), percents = word ^ (ones &* 0x25)
-        found |= ((dots &- ones) & ~dots | (percents &- ones) & ~percents) & highBits
+        let dots = word ^ (ones &* 0x2E), percents = word ^ (ones &* 0x25), backslashes = word ^ (ones &* 0x5C)
+        found |= ((dots &- ones) & ~dots | (percents &- ones) & ~percents | (backslashes &- ones) & ~backslashes) & highBits
         if index + 8 == end { break }
         // The last word overlaps the one before when the length is not a multiple of 8: its
         // bytes are checked twice, which changes nothing.

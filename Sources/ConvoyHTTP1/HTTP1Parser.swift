@@ -434,7 +434,7 @@ public struct HTTP1Parser {
         }
         storage.lineTextStart = Int32(truncatingIfNeeded: targetStart)
         storage.lineTextLength = Int32(truncatingIfNeeded: targetEnd &- targetStart)
-        storage.targetMayHoldDotOrEscape = scan.hasDotOrPercent
+        storage.targetMayNeedNormalizing = scan.mayNeedNormalizing
         try parseFields(fromLine: 1)
         noteHopByHopFields()
 

@@ -146,7 +146,7 @@ public struct HTTPHeaders {
         let range = storage.appendString(text)
         storage.lineTextStart = range.start
         storage.lineTextLength = range.length
-        storage.targetMayHoldDotOrEscape = true
+        storage.targetMayNeedNormalizing = true
     }
 
     /// Empties these headers and gives the storage behind them to the calling thread's pool when

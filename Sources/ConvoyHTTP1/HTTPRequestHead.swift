@@ -38,9 +38,9 @@ public struct HTTPRequestHead {
         set { headers.setLineText(newValue) }
     }
 
-    /// False when the parsed target has neither `.` nor `%`, so no path normalization can change
-    /// it (a set or built target: true). The owning thread.
-    public var targetMayHoldDotOrEscape: Bool { headers.storage.targetMayHoldDotOrEscape }
+    /// False when the parsed target has no `.`, `%` or `\`, so no path normalization but slash
+    /// merging can change it (a set or built target: true). The owning thread.
+    public var targetMayNeedNormalizing: Bool { headers.storage.targetMayNeedNormalizing }
 
     /// Calls `body` with the target's bytes, valid only during the call. The owning thread.
     public func withTargetBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {

@@ -38,9 +38,9 @@ final class HeaderStorage {
     /// False only when the parser found no `Keep-Alive` field, so ``HTTPHeaders/keepAliveTimeout``
     /// need not look; any edit sets it again.
     @exclusivity(unchecked) var mayHoldKeepAliveField = true
-    /// False only when the parser found neither `.` nor `%` in the request target, so it has no
-    /// dot segment to resolve; setting a target sets it again.
-    @exclusivity(unchecked) var targetMayHoldDotOrEscape = true
+    /// False only when the parser found no `.`, `%` or `\` in the request target, so it has no
+    /// dot segment, escape or backslash to normalize; setting a target sets it again.
+    @exclusivity(unchecked) var targetMayNeedNormalizing = true
 
     init(byteCapacity: Int = 1024, fieldCapacity: Int = 16) {
         self.byteCapacity = max(byteCapacity, 64)
@@ -66,7 +66,7 @@ final class HeaderStorage {
         lineFeedCount = 0
         mayHoldHopByHopFields = true
         mayHoldKeepAliveField = true
-        targetMayHoldDotOrEscape = true
+        targetMayNeedNormalizing = true
     }
 
     /// Records the LF of the next line of the head being parsed.
@@ -99,7 +99,7 @@ final class HeaderStorage {
         copy.lineTextLength = lineTextLength
         copy.mayHoldHopByHopFields = mayHoldHopByHopFields
         copy.mayHoldKeepAliveField = mayHoldKeepAliveField
-        copy.targetMayHoldDotOrEscape = targetMayHoldDotOrEscape
+        copy.targetMayNeedNormalizing = targetMayNeedNormalizing
         return copy
     }
 

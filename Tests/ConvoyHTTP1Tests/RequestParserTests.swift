@@ -13,20 +13,20 @@ struct RequestParserTests {
         ])
     }
 
-    /// The parser notes whether a target holds `.` or `%` (eight bytes at a time), so a proxy
-    /// skips path normalization for the rest; a miss would let a dot segment through.
+    /// The parser notes whether a target holds `.`, `%` or `\` (eight bytes at a time), so a
+    /// proxy skips path normalization for the rest; a miss would let a dot segment through.
     @Test func targetDotOrEscapeIsFoundAtEveryPosition() throws {
         func flag(_ target: String) throws -> Bool {
             var parser = HTTP1Parser(role: .request)
             let input = IOBuffer("GET \(target) HTTP/1.1\r\nHost: a\r\n\r\n")
             guard case .requestHead(let head) = try parser.next(from: input, body: IOBuffer()) else { return true }
-            return head.targetMayHoldDotOrEscape
+            return head.targetMayNeedNormalizing
         }
         for length in 1...24 {
             let plain = "/" + String(repeating: "a", count: length)
             #expect(try !flag(plain), "\(plain)")
             for position in 1...length {
-                for special in [".", "%"] {
+                for special in [".", "%", "\\"] {
                     var bytes = Array(plain.utf8)
                     bytes[position] = UInt8(ascii: special.unicodeScalars.first!)
                     let target = String(decoding: bytes, as: UTF8.self)
@@ -47,9 +47,9 @@ struct RequestParserTests {
             }
         }
         var head = HTTPRequestHead(method: .get, target: "/plain")
-        #expect(head.targetMayHoldDotOrEscape, "a built head is not known to be clean")
+        #expect(head.targetMayNeedNormalizing, "a built head is not known to be clean")
         head.target = "/x"
-        #expect(head.targetMayHoldDotOrEscape)
+        #expect(head.targetMayNeedNormalizing)
     }
 
     @Test func headerMapKeepsCaseOrderAndDuplicates() throws {

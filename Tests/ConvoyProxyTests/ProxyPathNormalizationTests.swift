@@ -27,6 +27,24 @@ struct ProxyPathNormalizationTests {
         }
     }
 
+    @Test("by default escaped letters and backslashes cannot slip past a rule either, and NUL or a broken escape is answered 400 on a connection that stays usable")
+    func escapesAndBackslashesCannotBypassRoutes() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try ProxyFixture.withProxy(Self.yaml(v1, v2)) { address, _ in
+            let client = try BlockingHTTPClient(address)
+            #expect(try client.request("GET", "/%61dmin").status == 403)
+            #expect(try client.request("GET", "/%41dmin/../%61%64%6D%69%6E/x").status == 403)
+            #expect(try client.request("GET", "/public\\..\\admin").status == 403)
+            #expect(try client.request("GET", "/public/%7Euser/%2Fx").text == "v1 GET /public/~user/%2Fx\n")
+            let nul = try client.request("GET", "/public/a%00b")
+            #expect(nul.status == 400 && nul.text.contains("%00"))
+            let broken = try client.request("GET", "/public/%zz")
+            #expect(broken.status == 400 && broken.text.contains("two hex digits"))
+            #expect(try client.request("GET", "/public/ok").text == "v1 GET /public/ok\n", "the connection is still usable")
+        }
+    }
+
     @Test("MERGE_SLASHES also merges slashes; NONE routes and forwards the path as sent")
     func otherModes() throws {
         let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
@@ -36,8 +54,9 @@ struct ProxyPathNormalizationTests {
             #expect(response.text == "v1 GET /public/a/b\n")
         }
         try ProxyFixture.withProxy(Self.yaml(v1, v2, normalization: "NONE")) { address, _ in
-            let response = try BlockingHTTPClient(address).request("GET", "/public/../admin")
-            #expect(response.text == "v1 GET /public/../admin\n")
+            let client = try BlockingHTTPClient(address)
+            #expect(try client.request("GET", "/public/../admin").text == "v1 GET /public/../admin\n")
+            #expect(try client.request("GET", "/public/%zz").text == "v1 GET /public/%zz\n", "NONE forwards even a broken escape")
         }
     }
 }

@@ -170,10 +170,14 @@ struct RouteMatchingTests {
         #expect(failures.withLock { $0 } == 0)
     }
 
-    @Test("path normalization: dot segments resolved (also %2e), slashes merged and %2F/%5C decoded when asked, the query never touched")
+    @Test("path normalization: unreserved escapes decoded once, backslashes made slashes, dot segments resolved, slashes merged and %2F/%5C decoded when asked, the query never touched")
     func pathNormalization() {
         func normalize(_ target: String, _ mode: PathNormalization = .base) -> String? {
-            Array(target.utf8).withUnsafeBytes { mode.normalized($0) }
+            switch Array(target.utf8).withUnsafeBytes({ mode.normalize($0) }) {
+            case .unchanged: nil
+            case .normalized(let path): path
+            case .rejected(let reason): "rejected: \(reason)"
+            }
         }
         #expect(normalize("/a/b/../c") == "/a/c")
         #expect(normalize("/a/./b") == "/a/b")
@@ -185,13 +189,32 @@ struct RouteMatchingTests {
         #expect(normalize("/public/.%2e/admin") == "/admin" && normalize("/public/%2E./admin") == "/admin")
         #expect(normalize("/a/b/../c?x=/../y") == "/a/c?x=/../y")
         #expect(normalize("/a%2Fb/../c") == "/c", "an encoded slash is not a separator in BASE")
+        // Istio's table: letters, digits, -, ., _ and ~ are decoded in BASE; other escapes stay.
+        #expect(normalize("/%61dmin") == "/admin")
+        #expect(normalize("/%41%5A%61%7A%30%39%2D%2E%5F%7E") == "/AZaz09-._~")
+        #expect(normalize("/some%2fdata/%61%62%63") == "/some%2fdata/abc")
+        #expect(normalize("/a%20b/%25/%3F%23%2F%5C") == nil, "reserved and other escapes are kept")
+        #expect(normalize("/%2561") == nil, "decoded once: %25 stays, so %2561 never becomes a")
+        #expect(normalize("/%25%36%31") == "/%2561", "no new escape is made from decoded digits")
+        // Backslashes are separators (BASE), before dot segments are resolved.
+        #expect(normalize("/some\\data") == "/some/data")
+        #expect(normalize("/public\\..\\admin") == "/admin")
+        // Refused in every mode but NONE: NUL, and a % without two hex digits after it.
+        for refused in ["/a%00b", "/a%", "/a%4", "/a%zz", "/%%32%46", "/a%4g"] {
+            #expect(normalize(refused)?.hasPrefix("rejected: ") == true, "\(refused)")
+            #expect(normalize(refused, .decodeAndMergeSlashes)?.hasPrefix("rejected: ") == true, "\(refused)")
+            #expect(normalize(refused, .none) == nil, "\(refused)")
+        }
+        #expect(normalize("/a?b=%zz%00") == nil, "the query is not checked")
         for unchanged in ["/", "/index.html", "/a/...b/.c", "/a//b", "/a?b=/../c", "*", "example.com:443", "/a%20b"] {
             #expect(normalize(unchanged) == nil, "\(unchanged)")
         }
         #expect(normalize("/a//b///c", .mergeSlashes) == "/a/b/c")
         #expect(normalize("//a/./b//", .mergeSlashes) == "/a/b/")
         #expect(normalize("/a%2Fb/../c", .decodeAndMergeSlashes) == "/a/c")
-        #expect(normalize("/a%2f%2F%5cb", .decodeAndMergeSlashes) == "/a/\\b")
+        #expect(normalize("/a%2f%2F%5cb", .decodeAndMergeSlashes) == "/a/b")
+        #expect(normalize("/x/..%2F..%5Cadmin", .decodeAndMergeSlashes) == "/admin")
+        #expect(normalize("/x/..%2Fadmin", .mergeSlashes) == nil, "an encoded slash is data below DECODE_AND_MERGE_SLASHES")
         #expect(normalize("/a/../b", .none) == nil)
     }
 

@@ -291,9 +291,13 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {
         let normalization = worker.pathNormalization
-        if normalization != .none, head.targetMayHoldDotOrEscape || normalization != .base,
-           let normalized = head.withTargetBytes({ normalization.normalized($0) }) {
-            head.target = normalized  // what routes match and what goes upstream, as in Envoy
+        var refusedPath: String?
+        if normalization != .none, head.targetMayNeedNormalizing || normalization != .base {
+            switch head.withTargetBytes({ normalization.normalize($0) }) {
+            case .unchanged: break
+            case .normalized(let target): head.target = target  // what routes match and what goes upstream, as in Envoy
+            case .rejected(let reason): refusedPath = reason
+            }
         }
         streamActive = true
         requestComplete = false
@@ -312,6 +316,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         let streamIdle = worker.timeoutNanoseconds.streamIdle
         arm(until: streamIdle > 0 ? MonotonicInstant(nanoseconds: streamStart.nanoseconds &+ streamIdle) : nil)
 
+        if let refusedPath { return reply(400, refusedPath) }
         guard let table = slot.routes else {
             return reply(404, "no route: the listener is no longer configured\n")
         }
