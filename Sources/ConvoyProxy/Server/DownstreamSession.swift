@@ -290,13 +290,16 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     // MARK: - Request from downstream
 
     func serverCodec(_ codec: HTTP1ServerCodec, didReceiveHead head: inout HTTPRequestHead) {
+        var refusedTarget: String?
+        if !head.convertAbsoluteFormTarget() {  // routes see the URL's host and path, as the upstream will
+            refusedTarget = "the request target is absolute-form but not an http(s) URL with a host\n"
+        }
         let normalization = worker.pathNormalization
-        var refusedPath: String?
-        if normalization != .none, head.targetMayNeedNormalizing || normalization != .base {
+        if refusedTarget == nil, normalization != .none, head.targetMayNeedNormalizing || normalization != .base {
             switch head.withTargetBytes({ normalization.normalize($0) }) {
             case .unchanged: break
             case .normalized(let target): head.target = target  // what routes match and what goes upstream, as in Envoy
-            case .rejected(let reason): refusedPath = reason
+            case .rejected(let reason): refusedTarget = reason
             }
         }
         streamActive = true
@@ -316,7 +319,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         let streamIdle = worker.timeoutNanoseconds.streamIdle
         arm(until: streamIdle > 0 ? MonotonicInstant(nanoseconds: streamStart.nanoseconds &+ streamIdle) : nil)
 
-        if let refusedPath { return reply(400, refusedPath) }
+        if let refusedTarget { return reply(400, refusedTarget) }
         guard let table = slot.routes else {
             return reply(404, "no route: the listener is no longer configured\n")
         }

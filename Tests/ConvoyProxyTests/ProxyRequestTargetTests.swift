@@ -3,15 +3,47 @@ import ConvoyProxy
 import ConvoyTestSupport
 import Testing
 
-@Suite("Path normalization")
-struct ProxyPathNormalizationTests {
+@Suite("Request targets: absolute-form and path normalization")
+struct ProxyRequestTargetTests {
     private static func yaml(_ v1: TestBackend, _ v2: TestBackend, normalization: String? = nil) -> String {
         ProxyFixture.yaml(v1: v1.address, v2: v2.address, http: """
           - match: [{uri: {prefix: /admin}}]
             directResponse: {status: 403, body: {string: "admin is closed"}}
           - match: [{uri: {prefix: /public}}]
             route: [{destination: {host: catalog.test, subset: v1}}]
-        """, extra: normalization.map { "---\napiVersion: convoy/v1alpha1\nkind: Bootstrap\nspec:\n  pathNormalization: {normalization: \($0)}" } ?? "")
+        """, hosts: "[site.test, test]", extra: """
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: internal}
+        spec:
+          hosts: [internal.test]
+          gateways: [gw]
+          http:
+          - directResponse: {status: 200, body: {string: "internal"}}
+        """ + (normalization.map { "\n---\napiVersion: convoy/v1alpha1\nkind: Bootstrap\nspec:\n  pathNormalization: {normalization: \($0)}" } ?? ""))
+    }
+
+    @Test("an absolute-form target is routed on its own host and path (Host is ignored, RFC 9112 §3.2.2) and goes upstream in origin-form with that Host; unusable URLs are answered 400")
+    func absoluteFormIsRoutedAsTheUpstreamWillServeIt() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), v2 = try TestBackend(.echo(name: "v2"))
+        defer { v1.stop(); v2.stop() }
+        try ProxyFixture.withProxy(Self.yaml(v1, v2)) { address, _ in
+            let client = try BlockingHTTPClient(address)
+            let site = [("Host", "site.test")]
+            #expect(try client.request("GET", "http://site.test/admin", headers: site).status == 403)
+            #expect(try client.request("GET", "HTTP://site.test:80/public/../admin", headers: site).status == 403)
+            #expect(try client.request("GET", "http://internal.test/public/x", headers: site).text == "internal", "the URL's host wins")
+            let forwarded = try client.request("GET", "http://site.test/public/a?q=1", headers: [("Host", "internal.test")])
+            #expect(forwarded.text == "v1 GET /public/a?q=1\n")
+            #expect(v1.requests.last?.header("host") == "site.test")
+            #expect(try client.request("GET", "https://site.test?x", headers: site).status == 404, "an empty path is /")
+            for unusable in ["ftp://site.test/public", "http:///public", "http://user@site.test/public", "http://site.test/public#frag", "http://:80/public"] {
+                let response = try client.request("GET", unusable, headers: site)
+                #expect(response.status == 400 && response.text.contains("absolute-form"), "\(unusable)")
+            }
+            #expect(try client.request("GET", "/public/ok", headers: site).text == "v1 GET /public/ok\n", "the connection is still usable")
+        }
     }
 
     @Test("by default dot segments are resolved before routing: /public/../admin cannot slip past a rule for /admin, and upstream gets the normalized path")
