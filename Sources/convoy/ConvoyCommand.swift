@@ -67,10 +67,10 @@ extension ConvoyCommand {
             do throws(ConfigurationError) {
                 let loaded = try ProxyConfiguration.load(path: config)
                 printDiagnostics(loaded.warnings)
-                print("\(config): OK: \(loaded.listeners.count) listeners, \(loaded.clusters.count) clusters, \(loaded.warnings.count) warnings")
+                print("\(config): OK: \(counted(loaded.listeners.count, "listener")), \(counted(loaded.clusters.count, "cluster")), \(counted(loaded.warnings.count, "warning"))")
             } catch {
                 printDiagnostics(error.diagnostics)
-                let summary = "\(config): \(error.errors.count) errors\n"
+                let summary = "\(config): \(counted(error.errors.count, "error"))\n"
                 _ = summary.withCString { write(2, $0, strlen($0)) }
                 throw ExitCode(1)
             }
@@ -107,4 +107,9 @@ private func makeLogger(_ level: String, control: LogLevelControl? = nil) throws
         return AdjustableLogHandler(wrapping: stream, control: control)
     }
     return Logger(label: "convoy")
+}
+
+/// "1 error", "3 errors".
+private func counted(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)\(count == 1 ? "" : "s")"
 }

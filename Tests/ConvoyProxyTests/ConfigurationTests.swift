@@ -177,6 +177,11 @@ struct ConfigurationTests {
         ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - directResponse: {status: 99}", 5, 30, "99 is out of range 200...599"),
         ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}, weight: 5}, {destination: {host: catalog.test}}]", 5, 12, "give every destination a 'weight', or none"),
         ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    headers: {request: {set: {\"bad name\": x}}}", 6, 24, "'bad name' is not a valid header name"),
+        // Values that go into heads cannot carry a CR or LF (a response or request could be split).
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    headers: {request: {set: {x-a: \"a\\r\\nb: c\"}}}", 6, 36, "spec.http[0].headers.request.set.x-a: \"a\\r\\nb: c\" holds a control character"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    rewrite: {uri: \"/a b\"}", 6, 20, "spec.http[0].rewrite.uri: \"/a b\" must be visible ASCII"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - redirect: {authority: \"evil\\r\\n\"}", 5, 27, "spec.http[0].redirect.authority: \"evil\\r\\n\" must be visible ASCII"),
+        ("spec:\n  hosts: [a]\n  gateways: [gw]\n  http:\n  - route: [{destination: {host: catalog.test}}]\n    corsPolicy: {allowOrigins: [{exact: o}], allowHeaders: [\"x\\ny\"]}", 6, 61, "holds a control character"),
     ])
     func diagnostics(spec: String, line: Int, column: Int, message: String) throws {
         let base = Self.canary.components(separatedBy: "\n---\n").dropLast().joined(separator: "\n---\n")

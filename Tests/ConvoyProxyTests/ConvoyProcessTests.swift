@@ -74,7 +74,7 @@ struct ConvoyProcessTests {
         defer { unlink(good) }
         let ok = try ChildProcess(convoy, ["check", "-c", good])
         #expect(ok.wait() == 0, "\(ok.output)")
-        #expect(ok.output.contains("OK: 1 listeners, 1 clusters"))
+        #expect(ok.output.contains("OK: 1 listener, 1 cluster"))
     }
 
     @Test("convoy run proxies, serves its admin API, and exits 0 on SIGTERM")

@@ -114,6 +114,27 @@ struct ConfigNode {
         return scalar.string
     }
 
+    /// A string that goes into an HTTP head as a field value: no control character but tab (a CR
+    /// or LF would end the field, and what follows would be read as fields of its own).
+    func fieldValue() -> String? {
+        guard let text = string(allowEmpty: true) else { return nil }
+        guard !text.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
+            error("\(text.debugDescription) holds a control character, which a header value cannot")
+            return nil
+        }
+        return text
+    }
+
+    /// A string that goes into a request target, a `Location` or a `Host`: visible ASCII only.
+    func visibleASCII(allowEmpty: Bool = false) -> String? {
+        guard let text = string(allowEmpty: allowEmpty) else { return nil }
+        guard text.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
+            error("\(text.debugDescription) must be visible ASCII: no space, control character or non-ASCII character (percent-encode those)")
+            return nil
+        }
+        return text
+    }
+
     func int(in range: ClosedRange<Int>) -> Int? {
         guard case .scalar(let scalar) = node, scalar.style == .plain, let value = node.int else {
             error("expected a whole number, found \(kindName)")
@@ -170,6 +191,17 @@ struct ConfigNode {
             result.append((entry.key, value))
         }
         return result.count == entries.count ? result : nil
+    }
+
+    /// A mapping of header names to field values (``fieldValue()``); entries with a bad value are
+    /// reported and left out, so the names of the rest can still be checked.
+    func fieldValueMap() -> [(key: String, value: String)]? {
+        entries()?.compactMap { entry in entry.value.fieldValue().map { (key: entry.key, value: $0) } }
+    }
+
+    /// A list of field values (``fieldValue()``); bad ones are reported and left out.
+    func fieldValueList() -> [String]? {
+        list()?.compactMap { $0.fieldValue() }
     }
 
     /// A duration in Go / protobuf form: `10s`, `1.5s`, `1500ms`, `1m30s`, `100us`, `1h`. At least

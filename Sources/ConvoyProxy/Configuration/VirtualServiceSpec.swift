@@ -96,7 +96,8 @@ struct VirtualServiceSpec {
             if let regexNode = rewriteFields["uriRegexRewrite"], rewriteFields["uri"] != nil {
                 regexNode.error("'uri' and 'uriRegexRewrite' are exclusive; give one")
             }
-            rewrite = Rewrite(uri: rewriteFields["uri"]?.string(allowEmpty: true), uriRegex: uriRegex, authority: rewriteFields["authority"]?.string())
+            rewrite = Rewrite(uri: rewriteFields["uri"]?.visibleASCII(allowEmpty: true), uriRegex: uriRegex,
+                              authority: rewriteFields["authority"]?.visibleASCII())
             if fields["redirect"] != nil { rewriteNode.error("'rewrite' cannot be combined with 'redirect'") }
         }
         let timeout = fields["timeout"]?.duration(minimum: .zero)
@@ -121,7 +122,7 @@ struct VirtualServiceSpec {
             node.error("give both 'match' (a regex) and 'rewrite' (its substitution)")
             return nil
         }
-        guard let pattern = matchNode.string(), let substitution = rewriteNode.string(allowEmpty: true) else { return nil }
+        guard let pattern = matchNode.string(), let substitution = rewriteNode.visibleASCII(allowEmpty: true) else { return nil }
         let regex: CompiledRegex
         do {
             regex = try CompiledRegex(pattern)
@@ -155,8 +156,8 @@ struct VirtualServiceSpec {
         let maxAge = fields["maxAge"]?.duration(minimum: .zero).map { Int($0.components.seconds) }
         return CorsPolicy(
             allowOrigins: origins,
-            allowMethods: fields["allowMethods"]?.stringList() ?? [], allowHeaders: fields["allowHeaders"]?.stringList() ?? [],
-            exposeHeaders: fields["exposeHeaders"]?.stringList() ?? [], maxAgeSeconds: maxAge,
+            allowMethods: fields["allowMethods"]?.fieldValueList() ?? [], allowHeaders: fields["allowHeaders"]?.fieldValueList() ?? [],
+            exposeHeaders: fields["exposeHeaders"]?.fieldValueList() ?? [], maxAgeSeconds: maxAge,
             allowCredentials: fields["allowCredentials"]?.bool() ?? false, forwardsUnmatchedPreflights: forwardsUnmatched)
     }
 
@@ -345,8 +346,8 @@ struct VirtualServiceSpec {
     private static func mutation(_ node: ConfigNode) -> HeaderMutation {
         guard let fields = node.fields(["set", "add", "remove"]) else { return HeaderMutation() }
         let mutation = HeaderMutation(
-            replacing: (fields["set"]?.stringMap() ?? []).map { (name: $0.key, value: $0.value) },
-            appending: (fields["add"]?.stringMap() ?? []).map { (name: $0.key, value: $0.value) },
+            replacing: (fields["set"]?.fieldValueMap() ?? []).map { (name: $0.key, value: $0.value) },
+            appending: (fields["add"]?.fieldValueMap() ?? []).map { (name: $0.key, value: $0.value) },
             removing: fields["remove"]?.stringList() ?? [])
         for field in mutation.replacing + mutation.appending where !HeaderNameCheck.isToken(field.name) {
             node.error("'\(field.name)' is not a valid header name")
@@ -357,10 +358,10 @@ struct VirtualServiceSpec {
     private static func redirect(_ node: ConfigNode) -> Redirect? {
         guard let fields = node.fields(["uri", "authority", "port", "scheme", "redirectCode", "derivePort", "prefixRewrite"]) else { return nil }
         var redirect = Redirect()
-        redirect.uri = fields["uri"]?.string()
-        redirect.prefixRewrite = fields["prefixRewrite"]?.string(allowEmpty: true)
+        redirect.uri = fields["uri"]?.visibleASCII()
+        redirect.prefixRewrite = fields["prefixRewrite"]?.visibleASCII(allowEmpty: true)
         if let prefix = fields["prefixRewrite"], fields["uri"] != nil { prefix.error("'uri' and 'prefixRewrite' are exclusive; give one") }
-        redirect.authority = fields["authority"]?.string()
+        redirect.authority = fields["authority"]?.visibleASCII()
         redirect.port = fields["port"]?.port()
         if let deriveNode = fields["derivePort"] {
             redirect.derivedPort = deriveNode.choice(["FROM_PROTOCOL_DEFAULT": Redirect.DerivedPort.protocolDefault, "FROM_REQUEST_PORT": .requestPort])
