@@ -24,6 +24,24 @@ func isTokenByte(_ byte: UInt8) -> Bool {
     return (word >> UInt64(byte & 63)) & 1 == 1
 }
 
+/// True when `[start, end)` can be a `Host` value, `uri-host [ ":" port ]` (RFC 9110 §7.2): only
+/// unreserved characters, sub-delims, `%`, `:`, `[` and `]`. No space, `/`, `?`, `#`, `@` (no
+/// userinfo) or `\`, so a host cannot smuggle a path into what routing or the upstream sees.
+@inline(__always)
+func isValidHost(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
+    for index in start..<end {
+        let byte = bytes[index]
+        let word: UInt64
+        switch byte >> 6 {
+        case 0: word = 0x2FFF_7FF2_0000_0000  // ! $ % & ' ( ) * + , - . 0-9 : ; =
+        case 1: word = 0x47FF_FFFE_AFFF_FFFE  // A-Z [ ] _ a-z ~
+        default: return false
+        }
+        if (word >> UInt64(byte & 63)) & 1 == 0 { return false }
+    }
+    return true
+}
+
 @inline(__always)
 func isHexDigit(_ byte: UInt8) -> Bool {
     (byte >= 0x30 && byte <= 0x39) || ((byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x66)

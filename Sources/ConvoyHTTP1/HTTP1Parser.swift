@@ -380,6 +380,9 @@ public struct HTTP1Parser {
             // Host, in every request, without the call.
             if nameEnd &- start == 4, UnsafeRawPointer(bytes + start).loadUnaligned(as: UInt32.self) | 0x2020_2020 == UInt32(littleEndian: 0x7473_6F68) {
                 semantics.hostCount &+= 1
+                guard role == .response || isValidHost(bytes, from: valueStart, to: valueEnd) else {
+                    throw HTTPParseError(.invalidHost, offset: valueStart)
+                }
             } else {
                 try semantics.observe(bytes, name: start, nameLength: nameEnd &- start, value: valueStart..<valueEnd)
             }

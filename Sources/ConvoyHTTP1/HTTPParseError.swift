@@ -30,6 +30,7 @@ public struct HTTPParseError: Error, Sendable, Hashable, CustomStringConvertible
         case invalidChunkTerminator = "http1.invalid_chunk_terminator"
         case missingHost = "http1.missing_host_header"
         case multipleHost = "http1.multiple_host_headers"
+        case invalidHost = "http1.invalid_host"
         case invalidConnectionHeader = "http1.connection_header_rejected"
         case bodyNotAllowed = "http1.body_disallowed"
         case incompleteMessage = "http1.incomplete_message"

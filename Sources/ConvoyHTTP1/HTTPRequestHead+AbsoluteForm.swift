@@ -40,8 +40,9 @@ extension HTTPRequestHead {
         } ?? target.count
         let authority = target[authorityStart..<authorityEnd]
         let rest = target[authorityEnd...]
-        guard !authority.isEmpty, authority.first != UInt8(ascii: ":"), !authority.contains(UInt8(ascii: "@")),
-              !rest.contains(UInt8(ascii: "#")) else { return .unusable }
+        guard !authority.isEmpty, authority.first != UInt8(ascii: ":"), !rest.contains(UInt8(ascii: "#")),
+              isValidHost(target.baseAddress!.assumingMemoryBound(to: UInt8.self), from: authorityStart, to: authorityEnd)
+        else { return .unusable }  // no host, userinfo, a fragment, a byte no host holds
         let pathAndQuery = String(decoding: rest, as: UTF8.self)
         return .absoluteForm(authority: String(decoding: authority, as: UTF8.self),
                              originForm: rest.first == UInt8(ascii: "/") ? pathAndQuery : "/" + pathAndQuery)

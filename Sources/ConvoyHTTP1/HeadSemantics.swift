@@ -31,8 +31,6 @@ struct HeadSemantics {
     mutating func observe(_ bytes: UnsafePointer<UInt8>, name: Int, nameLength: Int, value: Range<Int>) throws(HTTPParseError) {
         let name = bytes + name
         switch nameLength {
-        case 4 where matches(name, "host"):
-            hostCount += 1
         case 6 where matches(name, "expect"):
             expectsContinue = equalsIgnoringCase(bytes, value, "100-continue")
         case 7 where matches(name, "upgrade"):

@@ -62,6 +62,12 @@ struct StrictnessTests {
         Case(name: "space in target", input: "GET /a b HTTP/1.1\r\n\(host)\r\n", kind: .invalidTarget),
         Case(name: "missing Host", input: "GET / HTTP/1.1\r\n\r\n", kind: .missingHost),
         Case(name: "two Hosts", input: "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", kind: .multipleHost),
+        Case(name: "space in Host", input: "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", kind: .invalidHost),
+        Case(name: "path in Host", input: "GET / HTTP/1.1\r\nHost: a/admin\r\n\r\n", kind: .invalidHost),
+        Case(name: "userinfo in Host", input: "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", kind: .invalidHost),
+        Case(name: "query in Host", input: "GET / HTTP/1.1\r\nhost: a?b\r\n\r\n", kind: .invalidHost),
+        Case(name: "backslash in Host", input: "GET / HTTP/1.1\r\nHOST: a\\b\r\n\r\n", kind: .invalidHost),
+        Case(name: "non-ASCII Host", input: "GET / HTTP/1.1\r\nHost: b\u{FC}cher.example\r\n\r\n", kind: .invalidHost),
         Case(name: "bad Connection option", input: "GET / HTTP/1.1\r\n\(host)Connection: a b\r\n\r\n", kind: .invalidConnectionHeader),
         Case(name: "CONNECT with a body", input: "CONNECT a:443 HTTP/1.1\r\n\(host)Content-Length: 4\r\n\r\n", kind: .bodyNotAllowed),
         Case(name: "CONNECT with TE", input: "CONNECT a:443 HTTP/1.1\r\n\(host)Transfer-Encoding: chunked\r\n\r\n", kind: .unsupportedTransferEncoding),
@@ -89,6 +95,15 @@ struct StrictnessTests {
         #expect(HTTPParseError(.bodyTooLarge).status == 413)
         #expect(HTTPParseError(.unsupportedVersion).status == 505)
         #expect(HTTPParseError(.invalidMethod).status == 400)
+    }
+
+    /// Host values of every legal shape pass: names, ports, IP literals, sub-delims, escapes, and
+    /// empty (a target without authority); a response's Host is not the parser's business.
+    @Test func validHostsAreAccepted() {
+        for host in ["a", "example.com", "Example.COM:8080", "[::1]:80", "127.0.0.1", "a_b-c~d.example", "%61.example", "a!$&'()*+,;=b", ""] {
+            #expect(parseError("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n") == nil, "\(host)")
+        }
+        #expect(parseError("HTTP/1.1 200 OK\r\nHost: a b\r\nContent-Length: 0\r\n\r\n", role: .response) == nil)
     }
 
     @Test func identicalContentLengthsAreOneLength() {

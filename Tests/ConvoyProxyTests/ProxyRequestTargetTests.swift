@@ -38,7 +38,7 @@ struct ProxyRequestTargetTests {
             #expect(forwarded.text == "v1 GET /public/a?q=1\n")
             #expect(v1.requests.last?.header("host") == "site.test")
             #expect(try client.request("GET", "https://site.test?x", headers: site).status == 404, "an empty path is /")
-            for unusable in ["ftp://site.test/public", "http:///public", "http://user@site.test/public", "http://site.test/public#frag", "http://:80/public"] {
+            for unusable in ["ftp://site.test/public", "http:///public", "http://user@site.test/public", "http://site.test/public#frag", "http://:80/public", "http://site\\test/public"] {
                 let response = try client.request("GET", unusable, headers: site)
                 #expect(response.status == 400 && response.text.contains("absolute-form"), "\(unusable)")
             }
