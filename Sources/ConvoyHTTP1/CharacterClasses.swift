@@ -27,8 +27,26 @@ func isTokenByte(_ byte: UInt8) -> Bool {
 /// True when `[start, end)` can be a `Host` value, `uri-host [ ":" port ]` (RFC 9110 §7.2): only
 /// unreserved characters, sub-delims, `%`, `:`, `[` and `]`. No space, `/`, `?`, `#`, `@` (no
 /// userinfo) or `\`, so a host cannot smuggle a path into what routing or the upstream sees.
+/// Eight bytes at a time while they are letters, digits, `-`, `.` and `:` (almost every host).
 @inline(__always)
 func isValidHost(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
+    guard end - start >= 8 else { return holdsOnlyHostBytes(bytes, from: start, to: end) }
+    var index = start
+    while true {
+        let word = UnsafeRawPointer(bytes + index).loadUnaligned(as: UInt64.self)
+        let low = word & ~highBits
+        let letter = byteInRange(low | (ones &* 0x20), 0x61, 0x7A)
+        let digitDashDotColon = byteInRange(low, 0x2D, 0x3A) & ~byteInRange(low, 0x2F, 0x2F)
+        if ~(letter | digitDashDotColon) & highBits | (word & highBits) != 0,
+           !holdsOnlyHostBytes(bytes, from: index, to: index + 8) { return false }
+        if index + 8 == end { return true }
+        // The last word overlaps the one before when the length is not a multiple of 8.
+        index = min(index + 8, end - 8)
+    }
+}
+
+/// `isValidHost` a byte at a time, from a 128-bit table.
+private func holdsOnlyHostBytes(_ bytes: UnsafePointer<UInt8>, from start: Int, to end: Int) -> Bool {
     for index in start..<end {
         let byte = bytes[index]
         let word: UInt64

@@ -380,9 +380,7 @@ public struct HTTP1Parser {
             // Host, in every request, without the call.
             if nameEnd &- start == 4, UnsafeRawPointer(bytes + start).loadUnaligned(as: UInt32.self) | 0x2020_2020 == UInt32(littleEndian: 0x7473_6F68) {
                 semantics.hostCount &+= 1
-                guard role == .response || isValidHost(bytes, from: valueStart, to: valueEnd) else {
-                    throw HTTPParseError(.invalidHost, offset: valueStart)
-                }
+                semantics.hostValue = valueStart..<valueEnd  // checked once the head is read
             } else {
                 try semantics.observe(bytes, name: start, nameLength: nameEnd &- start, value: valueStart..<valueEnd)
             }
@@ -458,6 +456,10 @@ public struct HTTP1Parser {
             guard semantics.hostCount > 0 else { throw HTTPParseError(.missingHost) }
         }
         guard semantics.hostCount <= 1 else { throw HTTPParseError(.multipleHost) }
+        let host = semantics.hostValue
+        guard isValidHost(UnsafePointer(storage.bytes), from: host.lowerBound, to: host.upperBound) else {
+            throw HTTPParseError(.invalidHost, offset: host.lowerBound)
+        }
         if case .contentLength(let length) = head.framing, let limit = limits.maxBodyBytes, length > limit {
             throw HTTPParseError(.bodyTooLarge)
         }

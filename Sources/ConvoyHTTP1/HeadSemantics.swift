@@ -7,6 +7,8 @@ struct HeadSemantics {
     var transferCodingCount = 0
     var chunkedIsFinal = false
     var hostCount = 0
+    /// Where the (last) Host value lies in the head's bytes; empty when there is none.
+    var hostValue = 0..<0
     var connectionClose = false
     var connectionKeepAlive = false
     var connectionUpgrade = false

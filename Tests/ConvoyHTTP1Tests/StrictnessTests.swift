@@ -100,10 +100,28 @@ struct StrictnessTests {
     /// Host values of every legal shape pass: names, ports, IP literals, sub-delims, escapes, and
     /// empty (a target without authority); a response's Host is not the parser's business.
     @Test func validHostsAreAccepted() {
-        for host in ["a", "example.com", "Example.COM:8080", "[::1]:80", "127.0.0.1", "a_b-c~d.example", "%61.example", "a!$&'()*+,;=b", ""] {
+        for host in ["a", "example.com", "Example.COM:8080", "[::1]:80", "127.0.0.1", "a_b-c~d.example", "%61.example", "a!$&'()*+,;=b", "",
+                     "a-long-host-name.example.com:8443", "[2001:db8::1]:443", "127.0.0.1:18083"] {
             #expect(parseError("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n") == nil, "\(host)")
         }
         #expect(parseError("HTTP/1.1 200 OK\r\nHost: a b\r\nContent-Length: 0\r\n\r\n", role: .response) == nil)
+    }
+
+    /// The Host check looks at eight bytes at a time: a bad byte is caught at every position of
+    /// hosts of every length, and the rarer legal bytes pass there too.
+    @Test func hostIsCheckedAtEveryPosition() {
+        for length in 1...24 {
+            for position in 0..<length {
+                for (byte, valid) in [(" ", false), ("/", false), ("@", false), ("\\", false), ("#", false), ("\u{E9}", false),
+                                      ("_", true), ("[", true), ("~", true), ("%", true), ("=", true), ("Z", true)] {
+                    if byte == " ", position == 0 || position == length - 1 { continue }  // trimmed as whitespace around the value
+                    var host = Array(repeating: Character("a"), count: length)
+                    host[position] = Character(byte)
+                    let kind = parseError("GET / HTTP/1.1\r\nHost: \(String(host))\r\n\r\n")
+                    #expect(kind == (valid ? nil : .invalidHost), "\(String(host))")
+                }
+            }
+        }
     }
 
     @Test func identicalContentLengthsAreOneLength() {
