@@ -34,6 +34,8 @@ let package = Package(
             linkerSettings: [.linkedLibrary("event")]
         ),
         .executableTarget(name: "EchoLoad"),
+        // The floor under any proxy here: a raw-epoll TCP relay (scripts/relay-bound.sh).
+        .executableTarget(name: "TCPRelay"),
         // The parser benchmark: nodejs http-parser (Debian libhttp-parser-dev) against ConvoyHTTP1.
         .target(
             name: "HTTPParserBaseline",
