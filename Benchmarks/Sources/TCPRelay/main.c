@@ -43,25 +43,28 @@ static void close_pair(side *s) {
     closed_pairs[closed_count++] = s < peer ? s : peer;  // both sides live in one allocation
 }
 
-static void watch(side *s, unsigned events, int op) {
+// What `s` waits for follows from the pending bytes of the pair: it reads while its peer has
+// taken everything it was sent, and waits to write while it has bytes of its own to take.
+static void watch(side *s, int op) {
+    unsigned events = (s->peer->pending_length == 0 ? EPOLLIN : 0) | (s->pending_length > 0 ? EPOLLOUT : 0);
     struct epoll_event event = {.events = events, .data.ptr = s};
     epoll_ctl(epoll_fd, op, s->fd, &event);
 }
 
-// Reads what `s` has and sends it to its peer; leftover bytes wait for the peer's EPOLLOUT.
+// Reads what `s` has and sends it to its peer; leftover bytes wait for the peer's EPOLLOUT, and
+// `s` stops reading until then.
 static int relay(side *s) {
     side *to = s->peer;
-    if (to->pending_length > 0) return 0;  // the peer is still taking the last read
     ssize_t got = recv(s->fd, s->buffer, BUFFER_SIZE, 0);
     if (got == 0 || (got < 0 && errno != EAGAIN)) return -1;
     if (got < 0) return 0;
     ssize_t sent = send(to->fd, s->buffer, (size_t)got, MSG_NOSIGNAL);
     if (sent < 0 && errno != EAGAIN) return -1;
-    if (sent < got) {  // the peer takes the rest when writable; stop reading until then
+    if (sent < got) {
         to->pending = s->buffer + (sent < 0 ? 0 : sent);
         to->pending_length = (size_t)got - (size_t)(sent < 0 ? 0 : sent);
-        watch(to, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
-        watch(s, 0, EPOLL_CTL_MOD);
+        watch(to, EPOLL_CTL_MOD);
+        watch(s, EPOLL_CTL_MOD);
     }
     return 0;
 }
@@ -72,8 +75,8 @@ static int flush(side *s) {
     s->pending += sent;
     s->pending_length -= (size_t)sent;
     if (s->pending_length == 0) {
-        watch(s, EPOLLIN, EPOLL_CTL_MOD);
-        watch(s->peer, EPOLLIN, EPOLL_CTL_MOD);
+        watch(s, EPOLL_CTL_MOD);
+        watch(s->peer, EPOLL_CTL_MOD);
     }
     return 0;
 }
@@ -101,8 +104,8 @@ static void accept_client(int listener, struct sockaddr_in *upstream) {
         pair[1].fd = server;
         pair[0].peer = &pair[1];
         pair[1].peer = &pair[0];
-        watch(&pair[0], EPOLLIN, EPOLL_CTL_ADD);
-        watch(&pair[1], EPOLLIN, EPOLL_CTL_ADD);
+        watch(&pair[0], EPOLL_CTL_ADD);
+        watch(&pair[1], EPOLL_CTL_ADD);
     }
 }
 
@@ -138,7 +141,7 @@ int main(int argc, char **argv) {
             }
             int failed = 0;
             if (events[i].events & EPOLLOUT) failed = flush(s);
-            if (!failed && events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) failed = relay(s);
+            if (!failed && s->peer->pending_length == 0 && events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) failed = relay(s);
             if (failed) close_pair(s);
         }
         while (closed_count > 0) free(closed_pairs[--closed_count]);
