@@ -9,7 +9,7 @@ N=${1:-20000}
 source "$(dirname "$0")/callgrind-frame.sh" DispatcherOps
 
 printf '| operation | Swift instr/op | C instr/op | Swift / C |\n|---|---:|---:|---:|\n'
-for workload in post timer activate pingpong deferred echo64 echo16k; do
+for workload in post timer activate pingpong deferred lifetime echo64 echo16k; do
   n=$N
   case "$workload" in echo*) n=$((N / 10));; esac  # a round trip is four syscalls and two iterations
   row=()

@@ -22,6 +22,8 @@ let workloads: [String: (swift: (Int) throws -> Int, c: (OpaquePointer, UInt64) 
     "pingpong": ({ try DispatcherWorkloads.pingPong(count: $0) }, { baseline_ping_pong($0, $1) }),
     "deferred": ({ try DispatcherWorkloads.deferredDeleteChurn(count: $0, batch: batch) },
                  { baseline_deferred_delete_churn($0, $1, UInt64(batch)) }),
+    "lifetime": ({ DispatcherWorkloads.objectLifetime(count: $0, batch: batch) },
+                 { _, count in baseline_object_lifetime(count, UInt64(batch)) }),
     "echo64": ({ try NetworkWorkloads.echoRoundTrips(count: $0, size: 64) }, { baseline_echo_round_trips($0, $1, 64) }),
     "echo16k": ({ try NetworkWorkloads.echoRoundTrips(count: $0, size: 16_384) },
                 { baseline_echo_round_trips($0, $1, 16_384) }),

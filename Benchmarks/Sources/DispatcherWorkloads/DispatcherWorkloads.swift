@@ -141,4 +141,26 @@ public enum DispatcherWorkloads {
         dispatcher.run(.nonBlock)
         return Int(dispatcher.stats.deferredDeletions)
     }
+
+    /// The floor under `deferredDeleteChurn`: the same objects created and released in the same
+    /// batches with no dispatcher at all, so what remains is the Swift runtime's object lifetime
+    /// (allocate, initialise, release, deinit, deallocate) and malloc.
+    public static func objectLifetime(count: Int, batch: Int) -> Int {
+        let slots = UnsafeMutablePointer<Doomed>.allocate(capacity: batch)
+        defer { slots.deallocate() }
+        var filled = 0
+        var released = 0
+        func releaseAll() {
+            for index in 0..<filled { _ = (slots + index).move() }
+            released += filled
+            filled = 0
+        }
+        for _ in 0..<count {
+            (slots + filled).initialize(to: Doomed())
+            filled += 1
+            if filled == batch { releaseAll() }
+        }
+        releaseAll()
+        return released
+    }
 }

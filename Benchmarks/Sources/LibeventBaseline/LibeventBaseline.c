@@ -311,6 +311,24 @@ uint64_t baseline_deferred_delete_churn(baseline_loop *loop, uint64_t count, uin
     return loop->deleted - before;
 }
 
+uint64_t baseline_object_lifetime(uint64_t count, uint64_t batch) {
+    void **slots = malloc(batch * sizeof(void *));
+    uint64_t filled = 0, released = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        void *object = malloc(32);
+        memset(object, 0, 32);
+        slots[filled++] = object;
+        if (filled == batch) {
+            for (uint64_t j = 0; j < filled; j++) free(slots[j]);
+            released += filled;
+            filled = 0;
+        }
+    }
+    for (uint64_t j = 0; j < filled; j++) free(slots[j]);
+    free(slots);
+    return released + filled;
+}
+
 // MARK: - Echo over bufferevents (the partner of the ConvoyNetwork echo)
 
 #include <arpa/inet.h>

@@ -38,6 +38,8 @@ uint64_t baseline_ping_pong(baseline_loop *loop, uint64_t count);
 /// `count` times: allocate a 32-byte object and defer its deletion; one iteration every `batch`
 /// objects frees them FIFO. Returns objects freed.
 uint64_t baseline_deferred_delete_churn(baseline_loop *loop, uint64_t count, uint64_t batch);
+/// The floor under the churn: the same objects malloc'd and freed in the same batches, no loop.
+uint64_t baseline_object_lifetime(uint64_t count, uint64_t batch);
 
 /// `count` echo round trips of `size`-byte messages over loopback TCP inside one base: an
 /// evconnlistener whose bufferevents echo what they read, and a client bufferevent that sends a
