@@ -10,13 +10,14 @@ import Testing
 @Suite("Hot reload")
 struct ProxyReloadTests {
     /// Runs a proxy on the configuration file `text` is written to; `body` may rewrite it.
-    private static func withFileProxy(_ text: String, _ body: (SocketAddress, ProxyServer, (String) throws -> Void) throws -> Void) throws {
+    private static func withFileProxy(_ text: String, concurrency: Int = 2,
+                                      _ body: (SocketAddress, ProxyServer, (String) throws -> Void) throws -> Void) throws {
         let path = "/tmp/convoy-reload-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).yaml"
         defer { unlink(path) }
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         var logger = Logger(label: "convoy-test")
         logger.logLevel = .critical
-        let server = try ProxyServer(configuration: try ProxyConfiguration.load(path: path), configurationPath: path, concurrency: 2,
+        let server = try ProxyServer(configuration: try ProxyConfiguration.load(path: path), configurationPath: path, concurrency: concurrency,
                                      logger: logger, admin: false)
         try server.start()
         defer { server.stop() }
@@ -128,6 +129,44 @@ struct ProxyReloadTests {
             #expect(response.status == 200 && response.text == "held")
             #expect(eventually { upstream.wasClosedByProxy }, "closed after its response")
             #expect(eventually { server.workerStats().reduce(0) { $0 + $1.upstreamPools } == 0 })
+        }
+    }
+
+    /// The pool's `cancel` path while it drains: a request queued behind `maxConnections` whose
+    /// client leaves must be withdrawn, or the pool would open a connection for it after the busy
+    /// one closes and never be forgotten.
+    @Test("a request queued on a draining pool whose client leaves is withdrawn; the pool is forgotten after its last exchange")
+    func drainingPoolForgetsAbandonedWaiter() throws {
+        let upstream = try RawUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld", echo: false, held: true)
+        defer { upstream.join() }
+        let v2 = try TestBackend(.echo(name: "v2"))
+        defer { v2.stop() }
+        let gateway = LoopbackSocket.unusedAddress().port!
+        func config(_ idleTimeout: String) -> String {
+            ProxyFixture.yaml(v1: upstream.address, v2: v2.address, http: Self.routeTo("v1"),
+                              policy: "  trafficPolicy: {connectionPool: {tcp: {maxConnections: 1}, http: {idleTimeout: \(idleTimeout)}}}")
+                .replacingPort(gateway)
+        }
+        // One worker, so both clients share its pool.
+        try Self.withFileProxy(config("1h"), concurrency: 1) { address, server, rewrite in
+            func stats() -> ProxyWorkerStats { server.workerStats()[0] }
+            let holder = try BlockingHTTPClient(address)
+            try holder.send("GET /held HTTP/1.1\r\nHost: test\r\n\r\n")
+            #expect(eventually { upstream.hasRequest })
+            let waiter = try BlockingHTTPClient(address)
+            try waiter.send("GET /waits HTTP/1.1\r\nHost: test\r\n\r\n")
+            #expect(eventually { stats().upstreamRequestsPending == 1 }, "queued behind maxConnections: 1")
+            try rewrite(config("2h"))
+            #expect(server.reload().reloaded)
+            #expect(stats().upstreamPools == 1, "draining, not yet forgotten")
+            waiter.closeNow()
+            #expect(eventually { stats().upstreamRequestsPending == 0 }, "the abandoned request left the queue")
+            upstream.release()
+            let response = try holder.readResponse()
+            #expect(response.status == 200 && response.text == "held")
+            #expect(eventually { upstream.wasClosedByProxy }, "closed after its response, not kept for the queue")
+            #expect(eventually { stats().upstreamPools == 0 }, "no connection and no waiter left: forgotten")
+            #expect(stats().upstreamConnectionsOpened == 1, "no connection opened for the request that left")
         }
     }
 

@@ -154,6 +154,8 @@ public final class ProxyWorker {
     public var currentStats: ProxyWorkerStats {
         var result = stats
         result.upstreamPools = pools.count + drainingPools.count
+        result.upstreamRequestsPending = pools.values.reduce(0) { $0 + $1.pendingRequests }
+            + drainingPools.values.reduce(0) { $0 + $1.pendingRequests }
         result.downstreamConnectionsActive = sessions.count + (park?.count ?? 0)
         result.downstreamConnectionsParked = park?.count ?? 0
         result.downstreamSessionObjects = liveSessions.value

@@ -52,6 +52,9 @@ public struct ProxyWorkerStats: Sendable, Equatable {
     /// draining after a reload or DNS change until their last connection closes (filled in on
     /// read). Any thread.
     public var upstreamPools = 0
+    /// Requests waiting for an upstream connection now, in every pool (Envoy's
+    /// `upstream_rq_pending_active`; filled in on read). Any thread.
+    public var upstreamRequestsPending = 0
     /// Downstream connections open now (filled in on read). Any thread.
     public var downstreamConnectionsActive = 0
     /// Of those, idle ones parked as bare sockets (filled in on read). Any thread.

@@ -47,6 +47,7 @@ public struct StatsExposition: Sendable {
         single("convoy_upstream_retries_exhausted_total", .counter, "Requests that used every retry (flag URX).") { $0.upstreamRetriesExhausted }
         single("convoy_upstream_connections_opened_total", .counter, "Upstream connections opened.") { $0.upstreamConnectionsOpened }
         single("convoy_upstream_pools", .gauge, "Upstream connection pools held, draining ones included.") { $0.upstreamPools }
+        single("convoy_upstream_requests_pending", .gauge, "Requests waiting for an upstream connection.") { $0.upstreamRequestsPending }
         single("convoy_mirror_requests_total", .counter, "Request copies sent to mirrors.") { $0.mirroredRequests }
         single("convoy_mirror_failures_total", .counter, "Mirror copies that failed, timed out or were dropped.") { $0.mirrorFailures }
         single("convoy_fault_delays_total", .counter, "Requests delayed by fault injection.") { $0.faultDelays }

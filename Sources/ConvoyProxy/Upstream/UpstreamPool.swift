@@ -48,6 +48,9 @@ final class UpstreamPool {
 
     var openConnections: Int { idle.count + connecting.count + busy.count }
 
+    /// Requests queued for a connection.
+    var pendingRequests: Int { waiters.count }
+
     /// Stops keeping connections: closes the idle ones now, and every other one when its
     /// exchange ends. Requests already waiting, or still asking (streams on an old configuration),
     /// are served on connections that close after them. The worker is told (``ProxyWorker/poolDrained(_:)``)
