@@ -57,6 +57,33 @@ struct ProxyMirrorTests {
         }
     }
 
+    /// A stopping worker closes its pools; a mirror copy still queued for a connection must end
+    /// with them, not be handed a connection opened during shutdown.
+    @Test("a worker that stops with a mirror copy queued for a connection opens no new connection for it")
+    func stopWithQueuedMirror() throws {
+        let v1 = try TestBackend(.echo(name: "v1")), shadow = try TestBackend(.stall)
+        defer { v1.stop(); shadow.stop() }
+        let http = """
+          - route: [{destination: {host: catalog.test, subset: v1}}]
+            mirror: {host: catalog.test, subset: v2}
+        """
+        let policy = "  trafficPolicy: {connectionPool: {tcp: {maxConnections: 1}}}"
+        try ProxyFixture.withProxy(ProxyFixture.yaml(v1: v1.address, v2: shadow.address, http: http, policy: policy)) { address, server in
+            let client = try BlockingHTTPClient(address)
+            #expect(try client.request("GET", "/first").status == 200)
+            #expect(try client.request("GET", "/second").status == 200)
+            #expect(eventually { shadow.requests.count == 1 }, "the first copy holds the shadow's only connection")
+            #expect(eventually { server.workerStats()[0].upstreamRequestsPending == 1 }, "the second copy waits for it")
+            server.stop()
+            // The kernel queues connections in order: once the shadow has read the probe's
+            // request, any connection the worker opened while stopping has been accepted too.
+            let probe = try BlockingHTTPClient(shadow.address)
+            try probe.send("GET /probe HTTP/1.1\r\nHost: shadow\r\n\r\n")
+            #expect(eventually { shadow.requests.contains { $0.target == "/probe" } })
+            #expect(shadow.connectionsAccepted == 2, "the first copy's connection and the probe; none opened while stopping")
+        }
+    }
+
     @Test("mirrorPercentage: the share of requests copied holds within statistical bounds")
     func percentage() throws {
         let v1 = try TestBackend(.echo(name: "v1")), shadow = try TestBackend(.echo(name: "shadow"))

@@ -9,7 +9,9 @@ import ConvoyRouter
 /// (more than the connection buffer limit of request body waiting) or outlives its timeout is
 /// dropped. The worker keeps it alive until it ends. Confined to the worker's thread.
 final class MirrorStream: UpstreamPoolWaiter, HTTP1ClientCodecDelegate {
-    private unowned(unsafe) let worker: ProxyWorker
+    // Strong, and no lasting cycle: the worker forgets a mirror when it ends, and a stopping
+    // worker's pools end every mirror (closing its connection or failing its wait).
+    private let worker: ProxyWorker
     private let cluster: WorkerCluster
     @exclusivity(unchecked) private var head: HTTPRequestHead?
     private let hasBody: Bool

@@ -205,8 +205,12 @@ final class UpstreamPool {
         }
     }
 
-    /// Closes every connection (the worker is stopping or the endpoint went away).
+    /// The worker is stopping: fails the requests still queued (mirror copies; the sessions have
+    /// withdrawn theirs), so that no connection is opened for them, then closes every connection.
     func closeAll() {
+        let queued = waiters
+        waiters.removeAll()
+        for waiter in queued { waiter.pool(self, didFail: .connectFailure("\(address): the worker is stopping")) }
         let all = idle + connecting + busy
         for connection in all { connection.connection.close(.noFlush) }
     }
