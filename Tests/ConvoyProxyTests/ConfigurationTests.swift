@@ -123,6 +123,7 @@ struct ConfigurationTests {
         #expect(defaults.drainDuration == .seconds(5) && defaults.minimumDrainDuration == .zero)
         #expect(defaults.pathNormalization == .base, "Istio's default")
         #expect(defaults.requestLimits.maxHeadBytes == 60 * 1024)
+        #expect(!defaults.proxyProtocol)
         let text = Self.canary + """
 
             ---
@@ -137,8 +138,16 @@ struct ConfigurationTests {
               minimumDrainDuration: 3s
               pathNormalization: {normalization: DECODE_AND_MERGE_SLASHES}
               timeouts: {requestHeaders: 5s, streamIdle: 0s}
+              gatewayTopology: {numTrustedProxies: 2, proxyProtocol: {}}
             """
         let bootstrap = try ProxyConfiguration.parse(text).bootstrap
+        #expect(bootstrap.proxyProtocol && bootstrap.numTrustedProxies == 2)
+        do {
+            _ = try ProxyConfiguration.parse(text.replacingOccurrences(of: "proxyProtocol: {}", with: "proxyProtocol: {version: 2}"))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.errors.contains { $0.message.contains("unknown field 'version'") && $0.line > 0 })
+        }
         #expect(bootstrap.minimumDrainDuration == .seconds(3))
         #expect(bootstrap.pathNormalization == .decodeAndMergeSlashes)
         do {

@@ -52,6 +52,11 @@ public struct BootstrapSettings: Sendable {
     /// is the Nth address from the right of `x-forwarded-for`, for source-IP hashing and the access
     /// log. Any thread.
     public var numTrustedProxies = 0
+    /// Every downstream connection starts with a PROXY protocol header, v1 or v2 (Istio's
+    /// `gatewayTopology.proxyProtocol: {}`, behind a TCP load balancer such as an AWS NLB): its
+    /// source address is the client's (for `x-forwarded-for`, source-IP hashing and the access
+    /// log), and a connection without a valid one is closed. Default off. Any thread.
+    public var proxyProtocol = false
     /// A request's head must arrive within this (nginx's `client_header_timeout`, 60 s). Any thread.
     public var requestHeadersTimeout: Duration? = .seconds(60)
     /// A request with no activity either way for this long gets 408 or is reset (Envoy's 5 min). Any thread.
@@ -140,10 +145,11 @@ public struct BootstrapSettings: Sendable {
         ]) {
             pathNormalization = mode
         }
-        if let topology = fields["gatewayTopology"]?.fields(["numTrustedProxies"], notApplied: [
-            "forwardClientCertDetails": "there is no client TLS here", "proxyProtocol": "PROXY protocol is not supported yet",
-        ]), let value = topology["numTrustedProxies"]?.int(in: 0...64) {
-            numTrustedProxies = value
+        if let topology = fields["gatewayTopology"]?.fields(["numTrustedProxies", "proxyProtocol"], notApplied: [
+            "forwardClientCertDetails": "there is no client TLS here",
+        ]) {
+            if let value = topology["numTrustedProxies"]?.int(in: 0...64) { numTrustedProxies = value }
+            if let node = topology["proxyProtocol"], node.fields([]) != nil { proxyProtocol = true }
         }
         if let tracing = fields["tracing"]?.fields(["newSpanPerHop"]), let value = tracing["newSpanPerHop"]?.bool() {
             newSpanPerHop = value

@@ -43,7 +43,14 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     /// a stream in progress).
     @exclusivity(unchecked) private var streamClusters: [WorkerCluster] = []
     @exclusivity(unchecked) private var codec: HTTP1ServerCodec!
-    private let clientAddress: String
+    /// The client a PROXY protocol header named, if one did.
+    @exclusivity(unchecked) private var proxiedClient: SocketAddress?
+    /// The client: the source a PROXY protocol header named, else the socket's peer.
+    private var remoteAddress: SocketAddress? { proxiedClient ?? connection.remoteAddress }
+    /// `remoteAddress` without its port, as `x-forwarded-for` gets it.
+    @exclusivity(unchecked) private var clientAddress: String
+    /// The connection must open with a PROXY protocol header that has not arrived yet.
+    @exclusivity(unchecked) private var awaitingProxyHeader: Bool
 
     // The stream in progress (one at a time).
     @exclusivity(unchecked) private var streamActive = false
@@ -139,17 +146,19 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         liveSessions.value -= 1
     }
 
-    init(worker: ProxyWorker, connection: Connection, slot: ListenerSlot) {
+    /// A session for `connection`. `awaitingProxyHeader`: its first bytes are a PROXY protocol
+    /// header (a connection just accepted with the Bootstrap's `proxyProtocol` on);
+    /// `proxiedClient`: the client such a header named earlier (a connection woken from the park).
+    init(worker: ProxyWorker, connection: Connection, slot: ListenerSlot, awaitingProxyHeader: Bool, proxiedClient: SocketAddress?) {
         liveSessions = worker.liveSessions
         liveSessions.value += 1
         self.worker = worker
         dispatcher = worker.dispatcher
         self.connection = connection
         self.slot = slot
-        var address = connection.remoteAddress?.description ?? ""
-        if let colon = address.lastIndex(of: ":") { address = String(address[..<colon]) }
-        if address.hasPrefix("[") { address = String(address.dropFirst().dropLast()) }
-        clientAddress = address
+        self.awaitingProxyHeader = awaitingProxyHeader
+        self.proxiedClient = proxiedClient
+        clientAddress = Self.hostPart(of: proxiedClient ?? connection.remoteAddress)
         let bootstrap = worker.configuration.bootstrap
         connection.setBufferLimit(bootstrap.connectionBufferLimit)
         connection.setNoDelay(true)
@@ -170,8 +179,55 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     /// Bytes arrived: a request's head is now being read; its timeout counts from the first byte.
     func onData(_ data: IOBuffer, endStream: Bool) -> FilterStatus {
+        if awaitingProxyHeader, !readProxyHeader(data, endStream: endStream) { return .stopIteration }
         if betweenStreams, firstByteAt == nil { firstByteAt = dispatcher.approximateMonotonicTime }
         return .continue
+    }
+
+    /// Takes the PROXY protocol header off the front of `data`; true once it is gone and what
+    /// follows may be parsed as HTTP. A connection without a valid header is closed, as Envoy's
+    /// listener filter does; one still waiting for the rest of it falls under the request headers
+    /// timeout, armed at accept.
+    private func readProxyHeader(_ data: IOBuffer, endStream: Bool) -> Bool {
+        let outcome = withUnsafeTemporaryAllocation(byteCount: ProxyProtocolHeader.prefixLength, alignment: 1) { storage in
+            let copied = data.copyBytes(into: storage)
+            return ProxyProtocolHeader.parse(UnsafeRawBufferPointer(rebasing: storage[..<copied]), available: data.count)
+        }
+        switch outcome {
+        case .complete(let length, let source):
+            data.drain(length)
+            awaitingProxyHeader = false
+            if let source {
+                proxiedClient = source
+                clientAddress = Self.hostPart(of: source)
+            }
+            return true
+        case .needMore where !endStream:
+            return false
+        case .needMore where data.isEmpty:
+            connection.close(.noFlush)  // connected and left without a byte: a TCP health check, not an error
+            return false
+        case .needMore:
+            refuseProxyHeader("the connection closed before its PROXY protocol header was complete")
+            return false
+        case .invalid(let reason):
+            refuseProxyHeader(reason)
+            return false
+        }
+    }
+
+    private func refuseProxyHeader(_ reason: String) {
+        worker.count { $0.downstreamProxyProtocolErrors += 1 }
+        worker.logger.debug("closing connection from \(connection.remoteAddress?.description ?? "?"): \(reason)")
+        connection.close(.noFlush)
+    }
+
+    /// An address without its port (and IPv6 without brackets), as `x-forwarded-for` holds it.
+    private static func hostPart(of address: SocketAddress?) -> String {
+        var text = address?.description ?? ""
+        if let colon = text.lastIndex(of: ":") { text = String(text[..<colon]) }
+        if text.hasPrefix("[") { text = String(text.dropFirst().dropLast()) }
+        return text
     }
 
     private func enterBetweenStreams() {
@@ -203,7 +259,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     private func park() {
         let idle = worker.timeoutNanoseconds.connectionIdle
         let closeAt = idle > 0 ? MonotonicInstant(nanoseconds: idleSince.nanoseconds &+ idle) : nil
-        guard !codec.isReceivingHead, worker.park(self, connection: connection, slot: slot, closeAt: closeAt) else {
+        guard !codec.isReceivingHead, worker.park(self, connection: connection, slot: slot, proxiedClient: proxiedClient, closeAt: closeAt) else {
             parkRefused = true
             return armBetweenStreams()
         }
@@ -237,8 +293,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
 
     private func headersTimedOut() {
         guard !streamActive, connection.state == .open else { return }
-        if !codec.isReceivingHead {
-            connection.close(.noFlush)  // no request started before the first one's deadline
+        if awaitingProxyHeader || !codec.isReceivingHead {
+            connection.close(.noFlush)  // no request (or no whole PROXY header) before the first one's deadline
             return
         }
         let text = "Request Timeout: the request head did not arrive within the request headers timeout\n"
@@ -312,7 +368,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         worker.count { $0.requests += 1 }
         streamStart = dispatcher.approximateMonotonicTime
         let trustedHops = worker.numTrustedProxies
-        let client = trustedHops > 0 ? Self.forwardedClient(head.headers, trustedHops: trustedHops) ?? connection.remoteAddress : connection.remoteAddress
+        let client = trustedHops > 0 ? Self.forwardedClient(head.headers, trustedHops: trustedHops) ?? remoteAddress : remoteAddress
         if let accessLog = worker.accessLog { startLogEntry(head, format: accessLog.format, client: client) }
         touch()
         betweenStreams = false

@@ -277,12 +277,13 @@ public final class ProxyWorker {
         stats.downstreamConnections += 1
         slot.connectionsAccepted += 1
         slot.connectionsOpen += 1
-        startSession(connection, slot: slot)
+        startSession(connection, slot: slot, awaitingProxyHeader: configuration.bootstrap.proxyProtocol, proxiedClient: nil)
     }
 
     /// A session for a connection just accepted or woken from the park.
-    private func startSession(_ connection: Connection, slot: ListenerSlot) {
-        let session = DownstreamSession(worker: self, connection: connection, slot: slot)
+    private func startSession(_ connection: Connection, slot: ListenerSlot, awaitingProxyHeader: Bool, proxiedClient: SocketAddress?) {
+        let session = DownstreamSession(worker: self, connection: connection, slot: slot,
+                                        awaitingProxyHeader: awaitingProxyHeader, proxiedClient: proxiedClient)
         sessions[ObjectIdentifier(session)] = session
         if drainingWhileAccepting { session.closeAfterEveryResponse() }
         connection.initializeReadFilters()
@@ -311,20 +312,43 @@ public final class ProxyWorker {
     /// Parks an idle session's connection (see ``parkAfterNanoseconds``); true when the park took
     /// it, and the session is then forgotten. The socket is closed at `closeAt` unless the client
     /// sends something first, which makes a new session for it.
-    func park(_ session: DownstreamSession, connection: Connection, slot: ListenerSlot, closeAt: MonotonicInstant?) -> Bool {
+    /// `proxiedClient`: the client a PROXY protocol header named, kept with the socket.
+    func park(_ session: DownstreamSession, connection: Connection, slot: ListenerSlot, proxiedClient: SocketAddress?,
+              closeAt: MonotonicInstant?) -> Bool {
         guard onDrained == nil, !drainingWhileAccepting else { return false }
         if park == nil {
             park = try? ConnectionPark(
                 dispatcher: dispatcher,
-                onWake: { [unowned self] connection, slot in self.startSession(connection, slot: slot as! ListenerSlot) },
-                onClose: { [unowned self] slot in
-                    (slot as! ListenerSlot).connectionsOpen -= 1
+                onWake: { [unowned self] connection, context in
+                    let (slot, client) = Self.parkedContext(context)
+                    self.startSession(connection, slot: slot, awaitingProxyHeader: false, proxiedClient: client)
+                },
+                onClose: { [unowned self] context in
+                    Self.parkedContext(context).slot.connectionsOpen -= 1
                     self.reportIfDrained()
                 })
         }
-        guard let park, park.park(connection, context: slot, closeAt: closeAt) else { return false }
+        // The slot is the context; a proxied client adds a small box (no allocation otherwise).
+        let context: AnyObject = proxiedClient.map { ProxiedClientContext(slot: slot, client: $0) } ?? slot
+        guard let park, park.park(connection, context: context, closeAt: closeAt) else { return false }
         sessions.removeValue(forKey: ObjectIdentifier(session))
         return true
+    }
+
+    /// What a parked socket's context holds: its listener slot, and the client a PROXY protocol
+    /// header named.
+    private static func parkedContext(_ context: AnyObject) -> (slot: ListenerSlot, client: SocketAddress?) {
+        if let proxied = context as? ProxiedClientContext { return (proxied.slot, proxied.client) }
+        return (context as! ListenerSlot, nil)
+    }
+
+    private final class ProxiedClientContext {
+        let slot: ListenerSlot
+        let client: SocketAddress
+        init(slot: ListenerSlot, client: SocketAddress) {
+            self.slot = slot
+            self.client = client
+        }
     }
 
     private func reportIfDrained() {

@@ -4,6 +4,9 @@
 public struct ProxyWorkerStats: Sendable, Equatable {
     /// Downstream connections accepted. Any thread.
     public var downstreamConnections = 0
+    /// Downstream connections closed for a missing or malformed PROXY protocol header (Envoy's
+    /// `downstream_cx_proxy_proto_error`). Any thread.
+    public var downstreamProxyProtocolErrors = 0
     /// Requests received. Any thread.
     public var requests = 0
     /// Requests forwarded upstream. Any thread.

@@ -39,6 +39,8 @@ public struct StatsExposition: Sendable {
         single("convoy_downstream_connections_parked_total", .counter, "Idle downstream connections parked.") { $0.downstreamParks }
         single("convoy_downstream_connections_woken_total", .counter, "Parked downstream connections woken by a request.") { $0.downstreamWakes }
         single("convoy_downstream_requests_total", .counter, "Requests received.") { $0.requests }
+        single("convoy_downstream_proxy_protocol_errors_total", .counter,
+               "Downstream connections closed for a missing or malformed PROXY protocol header.") { $0.downstreamProxyProtocolErrors }
         add("convoy_downstream_responses_total", .counter, "Responses sent downstream, by status class.",
             (0..<5).map { index in ([("code_class", "\(index + 1)xx")], total { $0.responsesByClass[index] }) })
         single("convoy_local_replies_total", .counter, "Requests answered by convoy itself (routes, redirects, errors).") { $0.localReplies }
