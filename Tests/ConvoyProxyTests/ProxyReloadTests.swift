@@ -106,29 +106,35 @@ struct ProxyReloadTests {
 
     @Test("a connection busy when its pool drains carries its response to the end, then closes instead of going back idle")
     func unusedPoolsDrainBusy() throws {
-        // Answers only when told, then reports whether the proxy closed the connection (rather
-        // than keep it for another request).
+        try Self.withHeldUpstream(tcp: "") { upstream, config in
+            try Self.withFileProxy(config("1h")) { address, server, rewrite in
+                let client = try BlockingHTTPClient(address)
+                try client.send("GET /held HTTP/1.1\r\nHost: test\r\n\r\n")
+                #expect(eventually { upstream.hasRequest })
+                try rewrite(config("2h"))
+                #expect(server.reload().reloaded)
+                #expect(server.workerStats().reduce(0) { $0 + $1.upstreamPools } == 1, "draining, not yet forgotten")
+                upstream.release()
+                let response = try client.readResponse()
+                #expect(response.status == 200 && response.text == "held")
+                #expect(eventually { upstream.wasClosedByProxy }, "closed after its response")
+                #expect(eventually { server.workerStats().reduce(0) { $0 + $1.upstreamPools } == 0 })
+            }
+        }
+    }
+
+    /// Runs `body` with an upstream (subset v1) that answers only when told, then reports whether
+    /// the proxy closed the connection rather than keep it for another request; and a
+    /// configuration for a given pool `idleTimeout`, with `tcp` connection-pool settings.
+    private static func withHeldUpstream(tcp: String, _ body: (RawUpstream, (String) -> String) throws -> Void) throws {
         let upstream = try RawUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld", echo: false, held: true)
         defer { upstream.join() }
         let v2 = try TestBackend(.echo(name: "v2"))
         defer { v2.stop() }
         let gateway = LoopbackSocket.unusedAddress().port!
-        func config(_ idleTimeout: String) -> String {
+        try body(upstream) { idleTimeout in
             ProxyFixture.yaml(v1: upstream.address, v2: v2.address, http: Self.routeTo("v1"),
-                              policy: "  trafficPolicy: {connectionPool: {http: {idleTimeout: \(idleTimeout)}}}").replacingPort(gateway)
-        }
-        try Self.withFileProxy(config("1h")) { address, server, rewrite in
-            let client = try BlockingHTTPClient(address)
-            try client.send("GET /held HTTP/1.1\r\nHost: test\r\n\r\n")
-            #expect(eventually { upstream.hasRequest })
-            try rewrite(config("2h"))
-            #expect(server.reload().reloaded)
-            #expect(server.workerStats().reduce(0) { $0 + $1.upstreamPools } == 1, "draining, not yet forgotten")
-            upstream.release()
-            let response = try client.readResponse()
-            #expect(response.status == 200 && response.text == "held")
-            #expect(eventually { upstream.wasClosedByProxy }, "closed after its response")
-            #expect(eventually { server.workerStats().reduce(0) { $0 + $1.upstreamPools } == 0 })
+                              policy: "  trafficPolicy: {connectionPool: {\(tcp)http: {idleTimeout: \(idleTimeout)}}}").replacingPort(gateway)
         }
     }
 
@@ -137,36 +143,28 @@ struct ProxyReloadTests {
     /// one closes and never be forgotten.
     @Test("a request queued on a draining pool whose client leaves is withdrawn; the pool is forgotten after its last exchange")
     func drainingPoolForgetsAbandonedWaiter() throws {
-        let upstream = try RawUpstream(answer: "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld", echo: false, held: true)
-        defer { upstream.join() }
-        let v2 = try TestBackend(.echo(name: "v2"))
-        defer { v2.stop() }
-        let gateway = LoopbackSocket.unusedAddress().port!
-        func config(_ idleTimeout: String) -> String {
-            ProxyFixture.yaml(v1: upstream.address, v2: v2.address, http: Self.routeTo("v1"),
-                              policy: "  trafficPolicy: {connectionPool: {tcp: {maxConnections: 1}, http: {idleTimeout: \(idleTimeout)}}}")
-                .replacingPort(gateway)
-        }
-        // One worker, so both clients share its pool.
-        try Self.withFileProxy(config("1h"), concurrency: 1) { address, server, rewrite in
-            func stats() -> ProxyWorkerStats { server.workerStats()[0] }
-            let holder = try BlockingHTTPClient(address)
-            try holder.send("GET /held HTTP/1.1\r\nHost: test\r\n\r\n")
-            #expect(eventually { upstream.hasRequest })
-            let waiter = try BlockingHTTPClient(address)
-            try waiter.send("GET /waits HTTP/1.1\r\nHost: test\r\n\r\n")
-            #expect(eventually { stats().upstreamRequestsPending == 1 }, "queued behind maxConnections: 1")
-            try rewrite(config("2h"))
-            #expect(server.reload().reloaded)
-            #expect(stats().upstreamPools == 1, "draining, not yet forgotten")
-            waiter.closeNow()
-            #expect(eventually { stats().upstreamRequestsPending == 0 }, "the abandoned request left the queue")
-            upstream.release()
-            let response = try holder.readResponse()
-            #expect(response.status == 200 && response.text == "held")
-            #expect(eventually { upstream.wasClosedByProxy }, "closed after its response, not kept for the queue")
-            #expect(eventually { stats().upstreamPools == 0 }, "no connection and no waiter left: forgotten")
-            #expect(stats().upstreamConnectionsOpened == 1, "no connection opened for the request that left")
+        try Self.withHeldUpstream(tcp: "tcp: {maxConnections: 1}, ") { upstream, config in
+            // One worker, so both clients share its pool.
+            try Self.withFileProxy(config("1h"), concurrency: 1) { address, server, rewrite in
+                func stats() -> ProxyWorkerStats { server.workerStats()[0] }
+                let holder = try BlockingHTTPClient(address)
+                try holder.send("GET /held HTTP/1.1\r\nHost: test\r\n\r\n")
+                #expect(eventually { upstream.hasRequest })
+                let waiter = try BlockingHTTPClient(address)
+                try waiter.send("GET /waits HTTP/1.1\r\nHost: test\r\n\r\n")
+                #expect(eventually { stats().upstreamRequestsPending == 1 }, "queued behind maxConnections: 1")
+                try rewrite(config("2h"))
+                #expect(server.reload().reloaded)
+                #expect(stats().upstreamPools == 1, "draining, not yet forgotten")
+                waiter.closeNow()
+                #expect(eventually { stats().upstreamRequestsPending == 0 }, "the abandoned request left the queue")
+                upstream.release()
+                let response = try holder.readResponse()
+                #expect(response.status == 200 && response.text == "held")
+                #expect(eventually { upstream.wasClosedByProxy }, "closed after its response, not kept for the queue")
+                #expect(eventually { stats().upstreamPools == 0 }, "no connection and no waiter left: forgotten")
+                #expect(stats().upstreamConnectionsOpened == 1, "no connection opened for the request that left")
+            }
         }
     }
 
