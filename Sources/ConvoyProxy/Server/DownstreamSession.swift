@@ -45,8 +45,9 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     @exclusivity(unchecked) private var codec: HTTP1ServerCodec!
     /// The client a PROXY protocol header named, if one did.
     @exclusivity(unchecked) private var proxiedClient: SocketAddress?
-    /// The client: the source a PROXY protocol header named, else the socket's peer.
-    private var remoteAddress: SocketAddress? { proxiedClient ?? connection.remoteAddress }
+    /// The client: the source a PROXY protocol header named, else the socket's peer. Stored, not
+    /// computed, so a request reads it like any field.
+    @exclusivity(unchecked) private var remoteAddress: SocketAddress?
     /// `remoteAddress` without its port, as `x-forwarded-for` gets it.
     @exclusivity(unchecked) private var clientAddress: String
     /// The connection must open with a PROXY protocol header that has not arrived yet.
@@ -158,7 +159,8 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         self.slot = slot
         self.awaitingProxyHeader = awaitingProxyHeader
         self.proxiedClient = proxiedClient
-        clientAddress = Self.hostPart(of: proxiedClient ?? connection.remoteAddress)
+        remoteAddress = proxiedClient ?? connection.remoteAddress
+        clientAddress = Self.hostPart(of: remoteAddress)
         let bootstrap = worker.configuration.bootstrap
         connection.setBufferLimit(bootstrap.connectionBufferLimit)
         connection.setNoDelay(true)
@@ -199,6 +201,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
             awaitingProxyHeader = false
             if let source {
                 proxiedClient = source
+                remoteAddress = source
                 clientAddress = Self.hostPart(of: source)
             }
             return true
