@@ -82,6 +82,19 @@ struct ProxyAccessLogTests {
         }
     }
 
+    @Test("a PROXY header's client is the log's downstream address; the direct address stays the socket's peer")
+    func proxyProtocolClient() throws {
+        let format = "textFormat: \"%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_DIRECT_REMOTE_ADDRESS%\""
+        try Self.withLog(format: format, bootstrap: "  gatewayTopology: {proxyProtocol: {}}") { address, path in
+            let client = try BlockingHTTPClient(address)
+            try client.send("PROXY TCP4 192.0.2.10 127.0.0.1 56324 80\r\nGET /api/a HTTP/1.1\r\nHost: test\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+            let words = Self.lines(path, count: 1).first?.split(separator: " ") ?? []
+            #expect(words.first == "192.0.2.10:56324")
+            #expect(words.last?.hasPrefix("127.0.0.1:") == true && words.last != "127.0.0.1:56324")
+        }
+    }
+
     @Test("gatewayTopology.numTrustedProxies: the client is the Nth address from the right of x-forwarded-for (else the peer), in the log and for hashing")
     func trustedProxies() throws {
         let format = "textFormat: \"%DOWNSTREAM_REMOTE_ADDRESS%\""

@@ -23,6 +23,8 @@ final class AccessLogEntry {
     var upstreamHost = ""
     var upstreamCluster = ""
     var downstreamAddress = ""
+    /// The socket's peer, whatever a PROXY header or `x-forwarded-for` said.
+    var downstreamDirectAddress = ""
     var routeName = ""
     /// Request headers the format asks for by name (lower case), in the format's order.
     var requestHeaders: [String: String] = [:]

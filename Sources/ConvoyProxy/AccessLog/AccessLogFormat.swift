@@ -17,7 +17,7 @@ struct AccessLogFormat: Sendable {
     enum Segment: Sendable, Equatable {
         case literal(String)
         case startTime, method, path, proto, responseCode, responseFlags, bytesReceived, bytesSent, duration
-        case upstreamServiceTime, upstreamHost, upstreamCluster, downstreamRemoteAddress, routeName
+        case upstreamServiceTime, upstreamHost, upstreamCluster, downstreamRemoteAddress, downstreamDirectRemoteAddress, routeName
         /// `%REQ(NAME)%` / `%REQ(A?B)%`: a request header (the first present), lower-cased names.
         case requestHeader([String])
         /// `%RESP(NAME)%`.
@@ -89,6 +89,7 @@ struct AccessLogFormat: Sendable {
         case "UPSTREAM_HOST": return .upstreamHost
         case "UPSTREAM_CLUSTER": return .upstreamCluster
         case "DOWNSTREAM_REMOTE_ADDRESS": return .downstreamRemoteAddress
+        case "DOWNSTREAM_DIRECT_REMOTE_ADDRESS": return .downstreamDirectRemoteAddress
         case "ROUTE_NAME": return .routeName
         default: break
         }
@@ -147,6 +148,7 @@ struct AccessLogFormat: Sendable {
         case .upstreamHost: return dash(entry.upstreamHost)
         case .upstreamCluster: return dash(entry.upstreamCluster)
         case .downstreamRemoteAddress: return dash(entry.downstreamAddress)
+        case .downstreamDirectRemoteAddress: return dash(entry.downstreamDirectAddress)
         case .routeName: return dash(entry.routeName)
         case .requestHeader(let names):
             for name in names { if let value = entry.requestHeaders[name] { return value } }
@@ -178,6 +180,7 @@ struct AccessLogFormat: Sendable {
         case .upstreamHost: "upstream_host"
         case .upstreamCluster: "upstream_cluster"
         case .downstreamRemoteAddress: "downstream_remote_address"
+        case .downstreamDirectRemoteAddress: "downstream_direct_remote_address"
         case .routeName: "route_name"
         case .requestHeader(let names): names.last == "host" ? "authority" : names.last!.replacing("-", with: "_")
         case .responseHeader(let name): "response_" + name.replacing("-", with: "_")

@@ -864,6 +864,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         entry.method = head.method.rawValue
         entry.path = head.target
         entry.downstreamAddress = client?.description ?? ""
+        entry.downstreamDirectAddress = connection.remoteAddress?.description ?? ""
         for name in format.requestHeaderNames {
             if let value = head.headers[name] { entry.requestHeaders[name] = value }
         }
