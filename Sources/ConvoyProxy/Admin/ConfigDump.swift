@@ -1,7 +1,8 @@
 import ConvoyRouter
 
 /// The active configuration snapshot as JSON, for `GET /config_dump`: listeners with their
-/// virtual hosts and routes, and clusters with endpoints and policies. Any thread.
+/// virtual hosts and routes (and whether they expect PROXY protocol headers), and clusters with
+/// endpoints and policies. Any thread.
 enum ConfigDump {
     static func json(_ configuration: ProxyConfiguration) -> String {
         let listeners = configuration.listeners.map { listener in
@@ -20,7 +21,8 @@ enum ConfigDump {
                 }
                 return "{\"name\":\"\(escaped(host.name))\",\"domains\":[\(host.domains.map { "\"\(escaped($0))\"" }.joined(separator: ","))],\"routes\":[\(routes.joined(separator: ","))]}"
             }
-            return "{\"address\":\"\(listener.address)\",\"virtual_hosts\":[\(hosts.joined(separator: ","))]}"
+            return "{\"address\":\"\(listener.address)\",\"proxy_protocol\":\(configuration.bootstrap.proxyProtocol),"
+                + "\"virtual_hosts\":[\(hosts.joined(separator: ","))]}"
         }
         let clusters = configuration.clusters.map { cluster in
             let endpoints = cluster.endpoints.map { "{\"address\":\"\(escaped($0.address))\",\"port\":\($0.port),\"weight\":\($0.weight)}" }
