@@ -111,7 +111,8 @@ public final class ProxyServer {
             threads.append(try PosixThread(name: worker.dispatcher.name) { worker.value.run() })
         }
         for (listener, address) in zip(configuration.listeners, listenerAddresses) {
-            logger.info("listening on http://\(address) (\(listener.routes.virtualHosts.count) virtual hosts), \(workers.count) workers")
+            let hosts = listener.routes.virtualHosts.count, proxied = configuration.bootstrap.proxyProtocol ? ", PROXY protocol" : ""
+            logger.info("listening on http://\(address) (\(hosts) virtual host\(hosts == 1 ? "" : "s")\(proxied)), \(workers.count) worker\(workers.count == 1 ? "" : "s")")
         }
         if servesAdmin {
             let reloader = self.reloader
