@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The PROXY protocol header (HAProxy's, versions 1 and 2) a load balancer in front sends at the
 /// start of a connection to say whom it carries: parsed strictly, as Envoy's `proxy_protocol`
 /// listener filter does, so the client's address can replace the balancer's.
@@ -53,16 +59,18 @@ public enum ProxyProtocolHeader {
         let words = line.split(separator: " ", omittingEmptySubsequences: false)
         if words.first == "UNKNOWN" { return .complete(length: length, source: nil) }  // the rest is ignored, as the spec says
         guard words.count == 5 else { return .invalid("PROXY v1 line needs a protocol, two addresses and two ports") }
-        let isIPv4: Bool
+        let family: Int32
         switch words[0] {
-        case "TCP4": isIPv4 = true
-        case "TCP6": isIPv4 = false
+        case "TCP4": family = AF_INET
+        case "TCP6": family = AF_INET6
         default: return .invalid("PROXY v1 protocol '\(words[0])' is not TCP4, TCP6 or UNKNOWN")
         }
-        guard let sourcePort = port(words[3]), port(words[4]) != nil else { return .invalid("PROXY v1 port is not a number from 0 to 65535") }
-        guard let source = SocketAddress(ip: String(words[1]), port: sourcePort), SocketAddress(ip: String(words[2]), port: 0) != nil,
-              source.isIPv4 == isIPv4, SocketAddress(ip: String(words[2]), port: 0)?.isIPv4 == isIPv4
-        else { return .invalid("PROXY v1 addresses are not \(isIPv4 ? "IPv4" : "IPv6") addresses") }
+        guard let sourcePort = port(words[3]), let destinationPort = port(words[4]) else {
+            return .invalid("PROXY v1 port is not a number from 0 to 65535")
+        }
+        guard let source = SocketAddress(ip: String(words[1]), port: sourcePort), source.family == family,
+              SocketAddress(ip: String(words[2]), port: destinationPort)?.family == family
+        else { return .invalid("PROXY v1 addresses are not \(words[0] == "TCP4" ? "IPv4" : "IPv6") addresses") }
         return .complete(length: length, source: source)
     }
 
@@ -101,12 +109,5 @@ public enum ProxyProtocolHeader {
             return .complete(length: length, source: .ipv4(address: address, port: sourcePort))
         }
         return .complete(length: length, source: .ipv6(address: Array(prefix[16..<32]), port: sourcePort))
-    }
-}
-
-extension SocketAddress {
-    fileprivate var isIPv4: Bool {
-        if case .ipv4 = self { return true }
-        return false
     }
 }

@@ -71,17 +71,26 @@ public enum SocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// `127.0.0.1:8080`, `[::1]:8080` or `unix:/path`. Any thread.
     public var description: String {
         switch self {
-        case .ipv4(let address, let port):
-            return "\(address >> 24).\((address >> 16) & 0xFF).\((address >> 8) & 0xFF).\(address & 0xFF):\(port)"
-        case .ipv6(let address, let port):
+        case .ipv4(_, let port): return "\(host):\(port)"
+        case .ipv6(_, let port): return "[\(host)]:\(port)"
+        case .unix: return "unix:\(host)"
+        }
+    }
+
+    /// The address without its port or brackets, as `x-forwarded-for` holds it: `127.0.0.1`,
+    /// `::1`, or the socket's path. Any thread.
+    public var host: String {
+        switch self {
+        case .ipv4(let address, _):
+            return "\(address >> 24).\((address >> 16) & 0xFF).\((address >> 8) & 0xFF).\(address & 0xFF)"
+        case .ipv6(let address, _):
             var raw = in6_addr()
             withUnsafeMutableBytes(of: &raw) { $0.copyBytes(from: address) }
             var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
-            let printable = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            return "[\(printable)]:\(port)"
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         case .unix(let path):
-            return "unix:\(path)"
+            return path
         }
     }
 

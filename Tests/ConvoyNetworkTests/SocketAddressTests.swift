@@ -3,16 +3,17 @@ import Testing
 
 @Suite("SocketAddress")
 struct SocketAddressTests {
-    @Test("parses and prints IPv4, IPv6 and Unix addresses", arguments: [
-        ("127.0.0.1:8080", "127.0.0.1:8080"),
-        ("0.0.0.0:0", "0.0.0.0:0"),
-        ("[::1]:443", "[::1]:443"),
-        ("[2001:db8::1]:80", "[2001:db8::1]:80"),
-        ("unix:/tmp/convoy.sock", "unix:/tmp/convoy.sock"),
+    @Test("parses and prints IPv4, IPv6 and Unix addresses, and their host without port or brackets", arguments: [
+        ("127.0.0.1:8080", "127.0.0.1:8080", "127.0.0.1"),
+        ("0.0.0.0:0", "0.0.0.0:0", "0.0.0.0"),
+        ("[::1]:443", "[::1]:443", "::1"),
+        ("[2001:db8::1]:80", "[2001:db8::1]:80", "2001:db8::1"),
+        ("unix:/tmp/convoy.sock", "unix:/tmp/convoy.sock", "/tmp/convoy.sock"),
     ])
-    func roundTrip(text: String, printed: String) throws {
+    func roundTrip(text: String, printed: String, host: String) throws {
         let address = try #require(SocketAddress(text))
         #expect(address.description == printed)
+        #expect(address.host == host)
     }
 
     @Test("rejects malformed addresses", arguments: [

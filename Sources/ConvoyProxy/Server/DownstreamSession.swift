@@ -160,7 +160,7 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         self.awaitingProxyHeader = awaitingProxyHeader
         self.proxiedClient = proxiedClient
         remoteAddress = proxiedClient ?? connection.remoteAddress
-        clientAddress = Self.hostPart(of: remoteAddress)
+        clientAddress = remoteAddress?.host ?? ""
         let bootstrap = worker.configuration.bootstrap
         connection.setBufferLimit(bootstrap.connectionBufferLimit)
         connection.setNoDelay(true)
@@ -191,18 +191,14 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
     /// listener filter does; one still waiting for the rest of it falls under the request headers
     /// timeout, armed at accept.
     private func readProxyHeader(_ data: IOBuffer, endStream: Bool) -> Bool {
-        let outcome = withUnsafeTemporaryAllocation(byteCount: ProxyProtocolHeader.prefixLength, alignment: 1) { storage in
-            let copied = data.copyBytes(into: storage)
-            return ProxyProtocolHeader.parse(UnsafeRawBufferPointer(rebasing: storage[..<copied]), available: data.count)
-        }
-        switch outcome {
+        switch ProxyProtocolHeader.parse(data.linearize(ProxyProtocolHeader.prefixLength), available: data.count) {
         case .complete(let length, let source):
             data.drain(length)
             awaitingProxyHeader = false
             if let source {
                 proxiedClient = source
                 remoteAddress = source
-                clientAddress = Self.hostPart(of: source)
+                clientAddress = source.host
             }
             return true
         case .needMore where !endStream:
@@ -223,14 +219,6 @@ final class DownstreamSession: ReadFilter, ConnectionCallbacks, HTTP1ServerCodec
         worker.count { $0.downstreamProxyProtocolErrors += 1 }
         worker.logger.debug("closing connection from \(connection.remoteAddress?.description ?? "?"): \(reason)")
         connection.close(.noFlush)
-    }
-
-    /// An address without its port (and IPv6 without brackets), as `x-forwarded-for` holds it.
-    private static func hostPart(of address: SocketAddress?) -> String {
-        var text = address?.description ?? ""
-        if let colon = text.lastIndex(of: ":") { text = String(text[..<colon]) }
-        if text.hasPrefix("[") { text = String(text.dropFirst().dropLast()) }
-        return text
     }
 
     private func enterBetweenStreams() {
